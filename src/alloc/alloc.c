@@ -1,0 +1,99 @@
+/* alloc.c: the prefixed allocation API (malloc, calloc, realloc,
+ * reallocarray, usable size, trim) and the malloc path for sizes the direct
+ * table does not cover. Fast paths are in internal.h.
+ * May call: page.c, large.c, heap.c.
+ */
+#include "internal.h"
+#include "mapalloc.h"
+
+#include <errno.h>
+#include <string.h>
+
+void *malloc_slow(heap_t *h, size_t n) {
+    return page_alloc_block(h, size_class_of(n));
+}
+
+void *malloc_not_direct(heap_t *h, size_t n) {
+    if (likely(n <= opt_large_threshold)) {
+        unsigned cls = size_class_of(n);
+        page_t *pg = h->class_page[cls];
+        block_t *b = pg->free;
+        if (unlikely(b == NULL)) return page_alloc_block(h, cls);
+        pg->free = block_next(b);
+        pg->used++;
+        b->free_mark = 0;
+        return b;
+    }
+    return large_alloc(n, 0, false);
+}
+
+MAPALLOC_EXPORT void *mapalloc_malloc(size_t n) { return malloc_inline(n); }
+
+MAPALLOC_EXPORT void *mapalloc_calloc(size_t count, size_t size) {
+    size_t n;
+    if (__builtin_mul_overflow(count, size, &n)) { errno = ENOMEM; return NULL; }
+    if (n > opt_large_threshold) return large_alloc(n, 0, true);
+    void *p = malloc_inline(n);
+    if (p) memset(p, 0, n);
+    return p;
+}
+
+/* Usable size of a block we own, or 0 when p is not a live block start. */
+size_t small_usable_size(const void *ptr) {
+    uintptr_t p = (uintptr_t)ptr;
+    if (region_tag_of(p) == TAG_NONE) return 0;
+    page_t *pg = region_of(p)->slice_page[(p >> SLICE_SHIFT) & (SLICES_PER_REGION - 1)];
+    if (pg == &invalid_page) return 0;
+    uint64_t i = page_block_index(pg, p, pg->start);
+    if (i > pg->div_last || i >= pg->capacity) return 0;
+    return pg->block_size;
+}
+
+static size_t usable_or_die(const void *p, enum heap_bug bug) {
+    size_t s = small_usable_size(p);
+    if (s) return s;
+    s = large_usable_size(p);
+    if (s) return s;
+    fatal_bug(bug, p, -1, 0);
+}
+
+MAPALLOC_EXPORT size_t mapalloc_usable_size(const void *p) {
+    if (!p) return 0;
+    return usable_or_die(p, BUG_INVALID_USABLE);
+}
+
+MAPALLOC_EXPORT void *mapalloc_realloc(void *p, size_t n) {
+    if (!p) return malloc_inline(n);
+    if (n == 0) { mapalloc_free(p); return NULL; }
+    size_t old = small_usable_size(p);
+    if (old) {
+        /* Stay in the block while the new size still belongs to its class or
+         * shrinks by less than half. */
+        if (n <= old && (n > old / 2 || old <= 32)) return p;
+    } else {
+        old = large_usable_size(p);
+        if (!old) fatal_bug(BUG_INVALID_REALLOC, p, -1, 0);
+        if (n > opt_large_threshold) return large_realloc(p, n);
+    }
+    void *q = malloc_inline(n);
+    if (!q) return NULL;
+    memcpy(q, p, n < old ? n : old);
+    mapalloc_free(p);
+    return q;
+}
+
+MAPALLOC_EXPORT void *mapalloc_reallocarray(void *p, size_t count, size_t size) {
+    size_t n;
+    if (__builtin_mul_overflow(count, size, &n)) { errno = ENOMEM; return NULL; }
+    return mapalloc_realloc(p, n);
+}
+
+MAPALLOC_EXPORT int mapalloc_trim(size_t pad) {
+    (void)pad;
+    size_t before = atomic_load(&stat_purged);
+    heap_t *h = tls_heap;
+    if (h != &empty_heap) heap_maintenance(h, true);
+    else heap_collect_abandoned(true);
+    size_t large = large_trim();
+    return (atomic_load(&stat_purged) != before || large != 0) ? 1 : 0;
+}

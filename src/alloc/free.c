@@ -1,0 +1,122 @@
+/* free.c: every free that the inline fast path does not finish: NULL, large
+ * blocks, blocks of other heaps (pushed lock-free onto the page's
+ * thread_free, or freed under the adopt lock of an abandoned heap), full
+ * pages, and the exact checks behind "invalid free", "interior pointer freed"
+ * and "double free".
+ * May call: page.c, large.c, heap.c, error.c.
+ */
+#include "internal.h"
+#include "mapalloc.h"
+
+#include <errno.h>
+
+static bool list_contains(block_t *list, const block_t *b, const page_t *pg) {
+    uintptr_t lo = pg->start, hi = pg->start + (uintptr_t)pg->capacity * pg->block_size;
+    size_t steps = 0;
+    for (block_t *x = list; x; x = block_next(x)) {
+        if (x == b) return true;
+        if ((uintptr_t)x < lo || (uintptr_t)x >= hi || ++steps > pg->capacity)
+            fatal_bug(BUG_FREELIST_CORRUPT, x, pg->size_class, pg->block_size);
+    }
+    return false;
+}
+
+/* Exact double-free test on a page whose owner is the caller (or locked). */
+static void check_not_free(page_t *pg, block_t *b) {
+    if (list_contains(pg->free, b, pg) || list_contains(pg->local_free, b, pg) ||
+        list_contains((block_t *)atomic_load_explicit(&pg->thread_free, memory_order_acquire), b, pg))
+        fatal_bug(BUG_DOUBLE_FREE, b, pg->size_class, pg->block_size);
+}
+
+static bool looks_free(uintptr_t p) { return ((block_t *)p)->free_mark == free_key; }
+
+static void local_free(heap_t *h, page_t *pg, block_t *b) {
+    b->free_mark = free_key;
+    block_set_next(b, pg->local_free);
+    pg->local_free = b;
+    if (pg->used == 0) fatal_bug(BUG_DOUBLE_FREE, b, pg->size_class, pg->block_size);
+    pg->used--;
+    if (pg->flags & PAGE_IN_FULL) page_unfull(h, pg);
+    if (pg->used == 0) page_empty(h, pg);
+}
+
+void free_suspect(heap_t *h, page_t *pg, block_t *b) {
+    check_not_free(pg, b);
+    local_free(h, pg, b);
+}
+
+void free_other_region(void *ptr) {
+    uintptr_t p = (uintptr_t)ptr;
+    heap_t *h = tls_heap;
+    if (region_tag_of(p) != h->tag) { free_slow(ptr); return; }
+    h->cached_base = p & ~(uintptr_t)REGION_MASK;
+    h->cached_region = region_of(p);
+    free_in_region(h, h->cached_region, ptr);
+}
+
+page_t *small_page_of(uintptr_t p, uint16_t *tag_out) {
+    uint16_t tag = region_tag_of(p);
+    *tag_out = tag;
+    if (tag == TAG_NONE) return NULL;
+    page_t *pg = region_of(p)->slice_page[(p >> SLICE_SHIFT) & (SLICES_PER_REGION - 1)];
+    return pg == &invalid_page ? NULL : pg;
+}
+
+static void free_slow_inner(void *ptr);
+
+void free_slow(void *ptr) {
+    if (!ptr) return;
+    int saved = errno;
+    free_slow_inner(ptr);
+    errno = saved;
+}
+
+static void free_slow_inner(void *ptr) {
+    uintptr_t p = (uintptr_t)ptr;
+    uint16_t tag;
+    page_t *pg = small_page_of(p, &tag);
+    if (!pg) {
+        if (tag == TAG_NONE && large_free(ptr)) return;
+        fatal_bug(BUG_INVALID_FREE, ptr, -1, 0);
+    }
+    uint64_t idx = page_block_index(pg, p, pg->start);
+    if (idx >= pg->reserved) fatal_bug(BUG_INTERIOR_FREE, ptr, pg->size_class, pg->block_size);
+    if (idx >= pg->capacity) fatal_bug(BUG_INVALID_FREE, ptr, pg->size_class, pg->block_size);
+    block_t *b = ptr;
+    heap_t *h = tls_heap;
+    if (tag == h->tag) {
+        if (looks_free(p)) check_not_free(pg, b);
+        local_free(h, pg, b);
+        return;
+    }
+    heap_t *owner = heap_by_tag(tag);
+    if (!owner) fatal_bug(BUG_INVALID_FREE, ptr, -1, 0);
+    if (owner->state == HEAP_ABANDONED && pthread_mutex_trylock(&owner->adopt_lock) == 0) {
+        if (owner->state == HEAP_ABANDONED) {
+            if (looks_free(p)) check_not_free(pg, b);
+            local_free(owner, pg, b);
+            pthread_mutex_unlock(&owner->adopt_lock);
+            return;
+        }
+        pthread_mutex_unlock(&owner->adopt_lock);
+    }
+    /* The owner's lists are its own: only the lock-free list can be checked. */
+    if (looks_free(p) &&
+        list_contains((block_t *)atomic_load_explicit(&pg->thread_free, memory_order_acquire), b, pg))
+        fatal_bug(BUG_DOUBLE_FREE, ptr, pg->size_class, pg->block_size);
+    thread_free_push(pg, b);
+}
+
+/* errno: the fast path makes no system call; free_slow saves and restores it. */
+MAPALLOC_EXPORT void mapalloc_free(void *p) { free_inline(p); }
+
+MAPALLOC_EXPORT void mapalloc_free_sized(void *p, size_t n) {
+    if (p && n > mapalloc_usable_size(p)) fatal_bug(BUG_WRONG_SIZE, p, -1, n);
+    mapalloc_free(p);
+}
+
+MAPALLOC_EXPORT void mapalloc_free_aligned_sized(void *p, size_t alignment, size_t n) {
+    if (p && (n > mapalloc_usable_size(p) || ((uintptr_t)p & (alignment - 1)) != 0))
+        fatal_bug(BUG_WRONG_SIZE, p, -1, n);
+    mapalloc_free(p);
+}

@@ -1,0 +1,195 @@
+/* heap.c: thread heaps. A thread gets a heap on its first allocation: a heap
+ * left by a thread that exited (with everything still in it: its live blocks
+ * stay valid and its free memory is reused) or a new one. Heap structures are
+ * carved from metadata mappings and never unmapped; a heap's tag indexes
+ * heaps_by_tag. A thread exit abandons the heap; frees into an abandoned heap
+ * are done under its adopt_lock by whichever thread frees.
+ * May call: page.c, region.c, large.c, os.h.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+__thread heap_t *tls_heap __attribute__((tls_model("initial-exec"))) = &empty_heap;
+
+page_t empty_page;
+/* Statically complete (code may allocate before any constructor of ours has
+ * run): every table entry points at empty_page, so the first malloc of a
+ * thread reaches page_alloc_block, which gives the thread a heap. */
+heap_t empty_heap = {
+    .direct = {[0 ... DIRECT_COUNT - 1] = &empty_page},
+    .class_page = {[0 ... CLASS_COUNT - 1] = &empty_page},
+    .tag = TAG_EMPTY_HEAP,
+    .cached_base = NO_REGION,
+};
+/* free slices point here: check_start 1 and div_last 0 fail every block
+ * index test, so frees into a free slice reach free_slow. */
+page_t invalid_page = {.check_start = 1, .div_inv = 1, .div_last = 0, .div_shift = 0};
+
+static pthread_mutex_t heaps_mutex = PTHREAD_MUTEX_INITIALIZER;
+static heap_t *all_heaps;         /* every heap ever made */
+static heap_t *abandoned;         /* heaps whose thread exited */
+static heap_t *heaps_by_tag[MAX_HEAPS + 1];
+static uint16_t next_tag = 1;
+static size_t heap_count;
+static uint8_t *heap_chunk;       /* bump allocation of heap_t structures */
+static size_t heap_chunk_left;
+
+static pthread_key_t heap_key;
+
+void heaps_lock(void) { pthread_mutex_lock(&heaps_mutex); }
+void heaps_unlock(void) { pthread_mutex_unlock(&heaps_mutex); }
+heap_t *heaps_first(void) { return all_heaps; }
+heap_t *heap_by_tag(uint16_t tag) { return tag <= MAX_HEAPS ? heaps_by_tag[tag] : NULL; }
+
+static void heap_reset_tables(heap_t *h) {
+    for (size_t i = 0; i < DIRECT_COUNT; i++) h->direct[i] = &empty_page;
+    for (size_t i = 0; i < CLASS_COUNT; i++) h->class_page[i] = &empty_page;
+}
+
+static void heap_thread_done(void *arg);
+
+void heap_key_create(void) INTERNAL;
+void heap_key_create(void) { pthread_key_create(&heap_key, heap_thread_done); }
+
+static heap_t *heap_new_locked(void) {
+    if (next_tag > MAX_HEAPS) return NULL;
+    size_t sz = (sizeof(heap_t) + 63) & ~(size_t)63;
+    if (heap_chunk_left < sz) {
+        size_t chunk = 64 * 1024;
+        heap_chunk = os_map(NULL, chunk, OS_REASON_META);
+        if (!heap_chunk) return NULL;
+        heap_chunk_left = chunk;
+        stat_commit((ptrdiff_t)chunk);
+    }
+    heap_t *h = (heap_t *)heap_chunk;
+    heap_chunk += sz;
+    heap_chunk_left -= sz;
+    memset(h, 0, sizeof *h);
+    pthread_mutex_init(&h->adopt_lock, NULL);
+    h->tag = next_tag++;
+    h->cached_base = NO_REGION;
+    heap_reset_tables(h);
+    heaps_by_tag[h->tag] = h;
+    h->next_all = all_heaps;
+    all_heaps = h;
+    heap_count++;
+    return h;
+}
+
+heap_t *heap_init_thread(void) {
+    process_init();
+    heaps_lock();
+    heap_t *h = abandoned;
+    if (h) {
+        abandoned = h->next_abandoned;
+        h->next_abandoned = NULL;
+        /* Taking the adopt lock waits for a thread freeing into it. */
+        pthread_mutex_lock(&h->adopt_lock);
+        h->state = HEAP_ACTIVE;
+        pthread_mutex_unlock(&h->adopt_lock);
+    } else {
+        h = heap_new_locked();
+        if (h) h->state = HEAP_ACTIVE;
+    }
+    heaps_unlock();
+    if (!h) { errno = ENOMEM; return NULL; }
+    tls_heap = h;
+    pthread_setspecific(heap_key, h);
+    return h;
+}
+
+/* Collect every page's pending frees and release empty pages. Owner only (or
+ * the holder of an abandoned heap's adopt_lock). */
+static void heap_collect(heap_t *h, bool release_current) {
+    if (h->full) {
+        page_t *next;
+        for (page_t *pg = h->full; pg; pg = next) {
+            next = pg->next;
+            if (atomic_load_explicit(&pg->thread_free, memory_order_relaxed)) page_unfull(h, pg);
+        }
+    }
+    for (unsigned cls = 1; cls < CLASS_COUNT; cls++) {
+        page_t *next;
+        for (page_t *pg = h->queues[cls].first; pg; pg = next) {
+            next = pg->next;
+            page_collect(pg);
+            if (pg->used != 0) continue;
+            if (h->class_page[cls] == pg) {
+                if (!release_current) continue;
+                h->class_page[cls] = &empty_page; /* so page_empty releases it */
+                page_empty(h, pg);
+                page_t *first = h->queues[cls].first;
+                if (first) heap_set_current(h, cls, first);
+                else {
+                    size_t lo = cls > 1 ? class_size[cls - 1] / MIN_ALIGN + 1 : 0;
+                    if (class_size[cls] <= DIRECT_MAX)
+                        for (size_t i = lo; i <= class_size[cls] / MIN_ALIGN; i++) h->direct[i] = &empty_page;
+                }
+            } else {
+                page_empty(h, pg);
+            }
+        }
+    }
+}
+
+void heap_maintenance(heap_t *h, bool force) {
+    uint64_t now = os_clock_ms();
+    if (!force && now < h->next_maintenance_ms) return;
+    h->next_maintenance_ms = now + (opt_purge_delay_ms ? opt_purge_delay_ms / 2 + 1 : 1);
+    heap_collect(h, force);
+    region_purge(h, force);
+    heap_collect_abandoned(force);
+}
+
+static void heap_thread_done(void *arg) {
+    heap_t *h = arg;
+    if (!h || h == &empty_heap) return;
+    heap_collect(h, true);
+    region_purge(h, false);
+    tls_heap = &empty_heap;
+    heaps_lock();
+    pthread_mutex_lock(&h->adopt_lock);
+    h->state = HEAP_ABANDONED;
+    pthread_mutex_unlock(&h->adopt_lock);
+    h->next_abandoned = abandoned;
+    abandoned = h;
+    heaps_unlock();
+}
+
+/* Tidy abandoned heaps: take in the frees other threads made into them and
+ * give back what is empty. Never waits for a lock. */
+void heap_collect_abandoned(bool force) {
+    if (!abandoned) return;
+    if (force) heaps_lock();
+    else if (pthread_mutex_trylock(&heaps_mutex) != 0) return;
+    for (heap_t *h = abandoned; h; h = h->next_abandoned) {
+        if (pthread_mutex_trylock(&h->adopt_lock) != 0) continue;
+        if (h->state == HEAP_ABANDONED) {
+            heap_collect(h, true);
+            region_purge(h, force);
+        }
+        pthread_mutex_unlock(&h->adopt_lock);
+    }
+    heaps_unlock();
+}
+
+/* In a fork child only the forking thread exists: every other heap is
+ * abandoned (its blocks stay valid and can be freed by the child). */
+void heaps_fork_child(void) {
+    pthread_mutex_init(&heaps_mutex, NULL);
+    heap_t *me = tls_heap;
+    abandoned = NULL;
+    for (heap_t *h = all_heaps; h; h = h->next_all) {
+        pthread_mutex_init(&h->adopt_lock, NULL);
+        if (h == me) continue;
+        h->state = HEAP_ABANDONED;
+        h->next_abandoned = abandoned;
+        abandoned = h;
+    }
+}
+
+size_t heaps_count(void) INTERNAL;
+size_t heaps_count(void) { return heap_count; }

@@ -1,0 +1,174 @@
+/* internal.h: the fast paths (inline, one screen each) and the declarations
+ * of everything the allocator's files share. Slow paths live in alloc.c,
+ * free.c, page.c, heap.c, region.c and large.c.
+ * May include: types.h, os.h, error.h.
+ */
+#ifndef MAPALLOC_INTERNAL_H
+#define MAPALLOC_INTERNAL_H
+
+#include "error.h"
+#include "os.h"
+#include "types.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#define INTERNAL __attribute__((visibility("hidden")))
+#define COLD __attribute__((cold, noinline))
+
+/* ---- Process-wide state (init.c) ---- */
+extern uintptr_t free_key INTERNAL;              /* free-list pointer secret */
+extern uint64_t process_secret[4] INTERNAL;      /* other uses (placement, canaries) */
+extern __thread heap_t *tls_heap INTERNAL;       /* initial-exec TLS */
+extern heap_t empty_heap INTERNAL;               /* every thread starts here */
+extern page_t empty_page INTERNAL;               /* free == NULL: malloc goes slow */
+extern page_t invalid_page INTERNAL;             /* free slices: free goes slow */
+extern _Atomic(uint16_t *) region_map_l1[MAP_L1_COUNT] INTERNAL;
+
+/* Options (options are read once, at init). */
+extern size_t opt_large_threshold INTERNAL;      /* requests above go to large.c */
+extern uint32_t opt_purge_delay_ms INTERNAL;     /* free pages kept this long before madvise */
+extern size_t opt_large_cache_bytes INTERNAL;    /* freed large mappings kept for reuse */
+extern uint32_t opt_large_cache_ms INTERNAL;
+
+/* ---- Region map (region_map.c) ---- */
+static inline uint16_t region_tag_of(uintptr_t p) {
+    size_t i1 = p >> MAP_L1_SHIFT;
+    if (unlikely(i1 >= MAP_L1_COUNT)) return TAG_NONE;
+    uint16_t *leaf = atomic_load_explicit(&region_map_l1[i1], memory_order_relaxed);
+    if (unlikely(leaf == NULL)) return TAG_NONE;
+    return __atomic_load_n(&leaf[(p >> REGION_SHIFT) & (MAP_L2_COUNT - 1)], __ATOMIC_RELAXED);
+}
+bool region_map_set(uintptr_t region_base, uint16_t tag) INTERNAL;
+
+static inline region_t *region_of(uintptr_t p) {
+    return (region_t *)((p & ~(uintptr_t)REGION_MASK) + META_OFFSET);
+}
+
+/* ---- Free-list encoding ---- */
+static inline block_t *block_next(const block_t *b) { return (block_t *)(b->next_enc ^ free_key); }
+static inline void block_set_next(block_t *b, const block_t *next) { b->next_enc = (uintptr_t)next ^ free_key; }
+
+/* Block index of p in its page, or a value > page->div_last when p is not a
+ * block start of the page (exact divisibility test by modular inverse). */
+static inline uint64_t page_block_index(const page_t *pg, uintptr_t p, uintptr_t start) {
+    uint64_t q = (uint64_t)(p - start) * pg->div_inv;
+    unsigned s = pg->div_shift;
+    return (q >> s) | (q << ((64 - s) & 63));
+}
+
+/* ---- Slow paths ---- */
+void *malloc_slow(heap_t *h, size_t n) INTERNAL COLD;
+void *malloc_not_direct(heap_t *h, size_t n) INTERNAL;
+void free_slow(void *p) INTERNAL COLD;
+void free_suspect(heap_t *h, page_t *pg, block_t *b) INTERNAL COLD;
+void page_empty(heap_t *h, page_t *pg) INTERNAL COLD;
+
+/* ---- The fast paths ---- */
+static inline void *malloc_direct(heap_t *h, size_t n) {
+    page_t *pg = h->direct[(n + MIN_ALIGN - 1) / MIN_ALIGN];
+    block_t *b = pg->free;
+    if (unlikely(b == NULL)) return malloc_slow(h, n);
+    pg->free = block_next(b);
+    pg->used++;
+    b->free_mark = 0;
+    return b;
+}
+
+static inline void *malloc_inline(size_t n) {
+    heap_t *h = tls_heap;
+    if (likely(n <= DIRECT_MAX)) return malloc_direct(h, n);
+    return malloc_not_direct(h, n);
+}
+
+/* Free of a pointer outside the region free saw last: look the region up in
+ * the region map, remember it if the calling heap owns it, and free. */
+void free_other_region(void *p) INTERNAL;
+
+/* Free by the owning thread: p lies in a region of the calling thread's heap
+ * (the region free saw last, or the region map says so), p is the start of a
+ * block handed out from its page, and the block is not marked free (else
+ * free_suspect checks exactly whether this is a double free). Everything
+ * else goes to free_slow. */
+static inline void free_in_region(heap_t *h, region_t *r, void *ptr) {
+    uintptr_t p = (uintptr_t)ptr;
+    page_t *pg = r->slice_page[(p >> SLICE_SHIFT) & (SLICES_PER_REGION - 1)];
+    if (unlikely(page_block_index(pg, p, pg->check_start) > pg->div_last)) { free_slow(ptr); return; }
+    block_t *b = ptr;
+    uintptr_t key = free_key;
+    if (unlikely(b->free_mark == key)) { free_suspect(h, pg, b); return; }
+    b->free_mark = key;
+    __asm__("" ::: "memory"); /* two plain stores: cheaper than the vector merge compilers make */
+    b->next_enc = (uintptr_t)pg->local_free ^ key;
+    pg->local_free = b;
+    if (unlikely(--pg->used == 0)) page_empty(h, pg);
+}
+
+static inline void free_inline(void *ptr) {
+    heap_t *h = tls_heap;
+    if (unlikely((((uintptr_t)ptr ^ h->cached_base) >> REGION_SHIFT) != 0)) { free_other_region(ptr); return; }
+    free_in_region(h, h->cached_region, ptr);
+}
+
+/* ---- Size classes (size_class.c) ---- */
+static inline unsigned size_class_of(size_t n) {
+    if (n <= 128) return n <= 16 ? 1u : (unsigned)((n + 15) >> 4);
+    unsigned k = 63u - (unsigned)__builtin_clzl(n - 1);
+    return 9u + (k - 7u) * 4u + (unsigned)(((n - 1) >> (k - 2)) & 3u);
+}
+unsigned page_slices_for_class(unsigned cls) INTERNAL;
+
+/* ---- Pages, regions, heaps ---- */
+void *page_alloc_block(heap_t *h, unsigned cls) INTERNAL;
+void page_collect(page_t *pg) INTERNAL;
+void page_queue_remove(page_queue_t *q, page_t *pg) INTERNAL;
+void page_queue_push_front(page_queue_t *q, page_t *pg) INTERNAL;
+void heap_set_current(heap_t *h, unsigned cls, page_t *pg) INTERNAL;
+void page_free_to_region(heap_t *h, page_t *pg) INTERNAL;
+void page_unfull(heap_t *h, page_t *pg) INTERNAL;
+void page_setup_divisor(page_t *pg) INTERNAL;
+void thread_free_push(page_t *pg, block_t *b) INTERNAL;
+
+page_t *region_alloc_page(heap_t *h, unsigned slices) INTERNAL;
+void region_free_page(heap_t *h, page_t *pg) INTERNAL;
+size_t region_purge(heap_t *h, bool force) INTERNAL;
+void region_release_all_empty(heap_t *h) INTERNAL;
+
+heap_t *heap_init_thread(void) INTERNAL;
+void heap_maintenance(heap_t *h, bool force) INTERNAL;
+heap_t *heap_by_tag(uint16_t tag) INTERNAL;
+void heaps_lock(void) INTERNAL;
+void heaps_unlock(void) INTERNAL;
+heap_t *heaps_first(void) INTERNAL;
+void heaps_fork_child(void) INTERNAL;
+void heap_collect_abandoned(bool force) INTERNAL;
+
+/* ---- Large blocks (large.c) ---- */
+void *large_alloc(size_t n, size_t align, bool zero) INTERNAL;
+bool large_free(void *p) INTERNAL;           /* false: not a large block */
+size_t large_usable_size(const void *p) INTERNAL; /* 0: not a large block */
+void *large_realloc(void *p, size_t n) INTERNAL;  /* p must be large */
+size_t large_trim(void) INTERNAL;
+void large_fork_prepare(void) INTERNAL;
+void large_fork_parent(void) INTERNAL;
+void large_fork_child(void) INTERNAL;
+void large_stats(size_t *blocks, size_t *bytes, size_t *cached) INTERNAL;
+
+/* ---- Process init (init.c) and statistics (stats.c) ---- */
+void process_init(void) INTERNAL;
+extern _Atomic size_t stat_committed INTERNAL, stat_reserved INTERNAL, stat_purged INTERNAL,
+    stat_peak_committed INTERNAL, stat_regions INTERNAL;
+void stat_commit(ptrdiff_t delta) INTERNAL;
+
+/* Lookup of a small block: its page, and whether p is a block start. */
+page_t *small_page_of(uintptr_t p, uint16_t *tag_out) INTERNAL;
+size_t small_usable_size(const void *p) INTERNAL; /* 0 if not a live small block */
+
+/* Block size for an aligned request served from a size class, or 0 when the
+ * request must go to large.c. */
+size_t aligned_small_size(size_t n, size_t align) INTERNAL;
+void *malloc_aligned_internal(size_t n, size_t align) INTERNAL;
+
+#endif

@@ -1,0 +1,276 @@
+/* large.c: blocks above the large threshold. Each is its own mapping
+ * [data | guard page]; the table of live large blocks (open addressing, in
+ * its own mapping, out of reach of any block) is what makes free and realloc
+ * of a large pointer checkable. Freed mappings are kept in a small cache for
+ * opt_large_cache_ms so that a program cycling big buffers does not pay two
+ * system calls and the page faults each time; realloc grows and shrinks with
+ * mremap, never by copying.
+ * Invariants: every live block has exactly one table entry; cached mappings
+ * are in no table entry; cache_bytes = sum of cached map_len <= opt_large_cache_bytes.
+ * May call: os.h, stats.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+typedef struct large_s {
+    uintptr_t ptr;      /* user pointer; 0 = empty slot, 1 = deleted */
+    uintptr_t map;      /* mapping start */
+    size_t map_len;     /* whole mapping, guard included */
+    size_t data_len;    /* usable bytes from ptr (page multiple) */
+} large_t;
+
+#define CACHE_SLOTS 16
+typedef struct cached_s {
+    uintptr_t map;
+    size_t map_len, data_len;
+    uint64_t since_ms;
+} cached_t;
+
+static pthread_mutex_t large_mutex = PTHREAD_MUTEX_INITIALIZER;
+static large_t *table;
+static size_t table_cap, table_used, table_tombs;
+static cached_t cache[CACHE_SLOTS];
+static size_t cache_count, cache_bytes;
+static size_t live_blocks, live_bytes;
+
+static size_t page_round(size_t n) { return (n + OS_PAGE - 1) & ~(size_t)(OS_PAGE - 1); }
+
+static size_t hash_ptr(uintptr_t p) { return (size_t)((p >> 12) * UINT64_C(0x9E3779B97F4A7C15) >> 20); }
+
+static large_t *table_find(uintptr_t p) {
+    if (!table) return NULL;
+    size_t m = table_cap - 1;
+    for (size_t i = hash_ptr(p) & m;; i = (i + 1) & m) {
+        if (table[i].ptr == p) return &table[i];
+        if (table[i].ptr == 0) return NULL;
+    }
+}
+
+static bool table_grow(void) {
+    size_t ncap = table_cap ? table_cap * 2 : 1024;
+    large_t *nt = os_map(NULL, ncap * sizeof(large_t), OS_REASON_META);
+    if (!nt) return false;
+    for (size_t i = 0; i < table_cap; i++) {
+        if (table[i].ptr <= 1) continue;
+        size_t j = hash_ptr(table[i].ptr) & (ncap - 1);
+        while (nt[j].ptr) j = (j + 1) & (ncap - 1);
+        nt[j] = table[i];
+    }
+    if (table) {
+        os_unmap(table, table_cap * sizeof(large_t), OS_REASON_META);
+        stat_commit(-(ptrdiff_t)(table_cap * sizeof(large_t)));
+    }
+    stat_commit((ptrdiff_t)(ncap * sizeof(large_t)));
+    table = nt;
+    table_cap = ncap;
+    table_tombs = 0;
+    return true;
+}
+
+static bool table_insert(const large_t *e) {
+    if ((table_used + table_tombs + 1) * 4 >= table_cap * 3 && !table_grow()) return false;
+    size_t m = table_cap - 1, i = hash_ptr(e->ptr) & m;
+    while (table[i].ptr > 1) i = (i + 1) & m;
+    if (table[i].ptr == 1) table_tombs--;
+    table[i] = *e;
+    table_used++;
+    return true;
+}
+
+static void table_remove(large_t *e) {
+    e->ptr = 1;
+    table_used--;
+    table_tombs++;
+}
+
+static void cache_evict(size_t i) {
+    os_unmap((void *)cache[i].map, cache[i].map_len, OS_REASON_LARGE);
+    stat_commit(-(ptrdiff_t)cache[i].map_len);
+    atomic_fetch_sub(&stat_reserved, cache[i].map_len);
+    cache_bytes -= cache[i].map_len;
+    cache[i] = cache[--cache_count];
+}
+
+static void cache_expire(bool all) {
+    uint64_t now = os_clock_ms();
+    for (size_t i = 0; i < cache_count;) {
+        if (all || now - cache[i].since_ms >= opt_large_cache_ms) cache_evict(i);
+        else i++;
+    }
+}
+
+/* A cached mapping whose data fits n with bounded waste, or -1. */
+static int cache_take(size_t data_len, size_t align) {
+    int best = -1;
+    for (size_t i = 0; i < cache_count; i++) {
+        size_t d = cache[i].data_len;
+        if (d < data_len || d - data_len > data_len / 4 + (256u << 10)) continue;
+        if (cache[i].map & (align - 1)) continue;
+        if (best < 0 || d < cache[best].data_len) best = (int)i;
+    }
+    return best;
+}
+
+static size_t guard_len(void) { return OS_PAGE; }
+
+void *large_alloc(size_t n, size_t align, bool zero) {
+    if (align < OS_PAGE) align = OS_PAGE;
+    size_t data_len = page_round(n);
+    if (data_len < n || data_len > ((size_t)1 << 46)) { errno = ENOMEM; return NULL; }
+    size_t map_len = data_len + guard_len();
+    large_t e = {0};
+    pthread_mutex_lock(&large_mutex);
+    cache_expire(false);
+    int c = cache_take(data_len, align);
+    if (c >= 0) {
+        e.map = cache[c].map;
+        e.map_len = cache[c].map_len;
+        e.data_len = cache[c].data_len;
+        cache_bytes -= e.map_len;
+        cache[c] = cache[--cache_count];
+        e.ptr = e.map;
+        if (!table_insert(&e)) { pthread_mutex_unlock(&large_mutex); errno = ENOMEM; return NULL; }
+        live_blocks++;
+        live_bytes += e.map_len;
+        pthread_mutex_unlock(&large_mutex);
+        if (zero) memset((void *)e.ptr, 0, n);
+        return (void *)e.ptr;
+    }
+    pthread_mutex_unlock(&large_mutex);
+
+    void *m = align > OS_PAGE ? os_map_aligned(map_len, align, NULL, OS_REASON_LARGE)
+                              : os_map(NULL, map_len, OS_REASON_LARGE);
+    if (!m) { errno = ENOMEM; return NULL; }
+    if (!os_protect((uint8_t *)m + data_len, guard_len(), OS_PROT_NONE, OS_REASON_GUARD)) {
+        /* Out of mappings (vm.max_map_count): serve without the guard. */
+    }
+    e.ptr = e.map = (uintptr_t)m;
+    e.map_len = map_len;
+    e.data_len = data_len;
+    pthread_mutex_lock(&large_mutex);
+    bool ok = table_insert(&e);
+    if (ok) { live_blocks++; live_bytes += map_len; }
+    pthread_mutex_unlock(&large_mutex);
+    if (!ok) { os_unmap(m, map_len, OS_REASON_LARGE); errno = ENOMEM; return NULL; }
+    stat_commit((ptrdiff_t)map_len);
+    atomic_fetch_add(&stat_reserved, map_len);
+    return m; /* fresh anonymous memory is zero */
+}
+
+bool large_free(void *p) {
+    pthread_mutex_lock(&large_mutex);
+    large_t *e = table_find((uintptr_t)p);
+    if (!e) { pthread_mutex_unlock(&large_mutex); return false; }
+    large_t copy = *e;
+    table_remove(e);
+    live_blocks--;
+    live_bytes -= copy.map_len;
+    if (copy.map_len <= opt_large_cache_bytes / 2 && opt_large_cache_ms > 0) {
+        while (cache_count && (cache_count == CACHE_SLOTS || cache_bytes + copy.map_len > opt_large_cache_bytes)) {
+            size_t oldest = 0;
+            for (size_t i = 1; i < cache_count; i++)
+                if (cache[i].since_ms < cache[oldest].since_ms) oldest = i;
+            cache_evict(oldest);
+        }
+        if (cache_bytes + copy.map_len <= opt_large_cache_bytes) {
+            cache[cache_count++] = (cached_t){copy.map, copy.map_len, copy.data_len, os_clock_ms()};
+            cache_bytes += copy.map_len;
+            pthread_mutex_unlock(&large_mutex);
+            return true;
+        }
+    }
+    pthread_mutex_unlock(&large_mutex);
+    os_unmap((void *)copy.map, copy.map_len, OS_REASON_LARGE);
+    stat_commit(-(ptrdiff_t)copy.map_len);
+    atomic_fetch_sub(&stat_reserved, copy.map_len);
+    return true;
+}
+
+size_t large_usable_size(const void *p) {
+    pthread_mutex_lock(&large_mutex);
+    large_t *e = table_find((uintptr_t)p);
+    size_t r = e ? e->data_len : 0;
+    pthread_mutex_unlock(&large_mutex);
+    return r;
+}
+
+/* Resize the large block at p to hold n bytes without copying: shrink in
+ * place, grow in place (mremap), or move the pages (mremap). NULL (p intact)
+ * if the kernel refuses. */
+void *large_realloc(void *p, size_t n) {
+    size_t want = page_round(n);
+    if (want < n) { errno = ENOMEM; return NULL; }
+    pthread_mutex_lock(&large_mutex);
+    large_t *e = table_find((uintptr_t)p);
+    if (!e) { pthread_mutex_unlock(&large_mutex); fatal_bug(BUG_INVALID_REALLOC, p, -1, 0); }
+    large_t cur = *e;
+    table_remove(e);
+    pthread_mutex_unlock(&large_mutex);
+
+    large_t nw = cur;
+    if (want <= cur.data_len) {
+        if (want >= cur.data_len / 2 || (cur.ptr != cur.map)) {
+            nw = cur; /* keep: shrinking by less than half is not worth two calls */
+        } else if (os_protect((uint8_t *)cur.ptr + want, guard_len(), OS_PROT_NONE, OS_REASON_GUARD)) {
+            size_t cut = cur.data_len - want;
+            os_unmap((uint8_t *)cur.ptr + want + guard_len(), cut, OS_REASON_LARGE);
+            nw.data_len = want;
+            nw.map_len = want + guard_len();
+        }
+    } else {
+        /* Grow with headroom so a growing buffer does not remap every step. */
+        size_t grow = want;
+        if (grow < cur.data_len + cur.data_len / 4) grow = page_round(cur.data_len + cur.data_len / 4);
+        size_t new_map = grow + guard_len();
+        /* The data is always one mapping (the guard is its own): mremap it to
+         * the new size plus a page, let the kernel place it (page tables move,
+         * no byte is copied), close the new last page as the guard and drop
+         * the old guard. */
+        uint8_t *nd = os_remap((void *)cur.ptr, cur.data_len, new_map, OS_REASON_LARGE);
+        if (!nd) goto fail;
+        if (!os_protect(nd + grow, guard_len(), OS_PROT_NONE, OS_REASON_GUARD)) {
+            /* No mapping left for a guard split: keep the page as data. */
+        }
+        os_unmap((uint8_t *)cur.ptr + cur.data_len, guard_len(), OS_REASON_GUARD);
+        nw.ptr = nw.map = (uintptr_t)nd;
+        nw.data_len = grow;
+        nw.map_len = new_map;
+    }
+    atomic_fetch_add(&stat_reserved, nw.map_len);
+    atomic_fetch_sub(&stat_reserved, cur.map_len);
+    stat_commit((ptrdiff_t)nw.map_len - (ptrdiff_t)cur.map_len);
+    pthread_mutex_lock(&large_mutex);
+    live_bytes += nw.map_len - cur.map_len;
+    if (!table_insert(&nw)) fatal_msg("large block table insert failed", (void *)nw.ptr);
+    pthread_mutex_unlock(&large_mutex);
+    return (void *)nw.ptr;
+fail:
+    pthread_mutex_lock(&large_mutex);
+    if (!table_insert(&cur)) fatal_msg("large block table insert failed", (void *)cur.ptr);
+    pthread_mutex_unlock(&large_mutex);
+    errno = ENOMEM;
+    return NULL;
+}
+
+size_t large_trim(void) {
+    pthread_mutex_lock(&large_mutex);
+    size_t b = cache_bytes;
+    cache_expire(true);
+    pthread_mutex_unlock(&large_mutex);
+    return b;
+}
+
+void large_stats(size_t *blocks, size_t *bytes, size_t *cached) {
+    pthread_mutex_lock(&large_mutex);
+    *blocks = live_blocks;
+    *bytes = live_bytes;
+    *cached = cache_bytes;
+    pthread_mutex_unlock(&large_mutex);
+}
+
+void large_fork_prepare(void) { pthread_mutex_lock(&large_mutex); }
+void large_fork_parent(void) { pthread_mutex_unlock(&large_mutex); }
+void large_fork_child(void) { pthread_mutex_init(&large_mutex, NULL); }

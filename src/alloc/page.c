@@ -1,0 +1,230 @@
+/* page.c: pages of one size class. A page's free list is carved lazily (only
+ * the blocks about to be used are touched, so RSS follows use); frees by the
+ * owner go to local_free and frees by other threads to thread_free, both
+ * merged into free when free runs out. Each heap keeps, per class, a queue of
+ * pages with (possibly) free blocks, its head being the class's current page,
+ * and a list of full pages.
+ * Invariants: used <= capacity <= reserved; a page is on exactly one of its
+ * class queue or the full list; check_start == start unless IN_FULL.
+ * May call: region.c, heap.c (maintenance), stats.
+ */
+#include "internal.h"
+
+#include <errno.h>
+
+/* Carve at most this many bytes of new blocks at a time. */
+#define EXTEND_BYTES (4 * OS_PAGE)
+
+void page_setup_divisor(page_t *pg) {
+    uint32_t bs = pg->block_size;
+    unsigned shift = (unsigned)__builtin_ctz(bs);
+    uint64_t odd = bs >> shift, inv = odd;
+    /* Newton iteration for the inverse of an odd number mod 2^64. */
+    for (int i = 0; i < 5; i++) inv *= 2 - odd * inv;
+    pg->div_inv = inv;
+    pg->div_shift = (uint8_t)shift;
+    pg->div_last = 0; /* set to capacity - 1 as blocks are carved */
+}
+
+static void page_init(page_t *pg, unsigned cls) {
+    pg->size_class = (uint8_t)cls;
+    pg->block_size = class_size[cls];
+    pg->reserved = (uint32_t)(((size_t)pg->slice_count * SLICE_SIZE) / pg->block_size);
+    pg->check_start = pg->start;
+    page_setup_divisor(pg);
+}
+
+static void page_extend(page_t *pg) {
+    uint32_t bs = pg->block_size;
+    uint32_t n = EXTEND_BYTES / bs;
+    if (n == 0) n = 1;
+    if (n > pg->reserved - pg->capacity) n = pg->reserved - pg->capacity;
+    uintptr_t first = pg->start + (uintptr_t)pg->capacity * bs;
+    block_t *prev = pg->free; /* NULL here: extend only runs on an empty free list */
+    for (uint32_t i = n; i-- > 0;) {
+        block_t *b = (block_t *)(first + (uintptr_t)i * bs);
+        block_set_next(b, prev);
+        b->free_mark = free_key;
+        prev = b;
+    }
+    pg->free = prev;
+    pg->capacity += n;
+    pg->div_last = pg->capacity - 1;
+}
+
+void thread_free_push(page_t *pg, block_t *b) {
+    b->free_mark = free_key;
+    uintptr_t old = atomic_load_explicit(&pg->thread_free, memory_order_relaxed);
+    do {
+        block_set_next(b, (block_t *)old);
+    } while (!atomic_compare_exchange_weak_explicit(&pg->thread_free, &old, (uintptr_t)b,
+                                                    memory_order_release, memory_order_relaxed));
+}
+
+/* Move local and thread frees to the free list (called when free is empty,
+ * or by the checker). */
+void page_collect(page_t *pg) {
+    if (pg->local_free) {
+        if (!pg->free) {
+            pg->free = pg->local_free;
+        } else {
+            block_t *t = pg->free;
+            while (block_next(t)) t = block_next(t);
+            block_set_next(t, pg->local_free);
+        }
+        pg->local_free = NULL;
+    }
+    if (atomic_load_explicit(&pg->thread_free, memory_order_relaxed) != 0) {
+        block_t *list = (block_t *)atomic_exchange_explicit(&pg->thread_free, 0, memory_order_acquire);
+        uint32_t n = 1;
+        block_t *t = list;
+        uintptr_t lo = pg->start, hi = pg->start + (uintptr_t)pg->capacity * pg->block_size;
+        for (block_t *nx; (nx = block_next(t)) != NULL; t = nx) {
+            if ((uintptr_t)nx < lo || (uintptr_t)nx >= hi) fatal_bug(BUG_FREELIST_CORRUPT, t, pg->size_class, pg->block_size);
+            n++;
+        }
+        block_set_next(t, pg->free);
+        pg->free = list;
+        if (n > pg->used) fatal_bug(BUG_DOUBLE_FREE, list, pg->size_class, pg->block_size);
+        pg->used -= n;
+    }
+}
+
+void page_queue_remove(page_queue_t *q, page_t *pg) {
+    if (pg->prev) pg->prev->next = pg->next; else q->first = pg->next;
+    if (pg->next) pg->next->prev = pg->prev; else q->last = pg->prev;
+    pg->next = pg->prev = NULL;
+}
+
+void page_queue_push_front(page_queue_t *q, page_t *pg) {
+    pg->prev = NULL;
+    pg->next = q->first;
+    if (q->first) q->first->prev = pg; else q->last = pg;
+    q->first = pg;
+}
+
+static void page_queue_push_back(page_queue_t *q, page_t *pg) {
+    pg->next = NULL;
+    pg->prev = q->last;
+    if (q->last) q->last->next = pg; else q->first = pg;
+    q->last = pg;
+}
+
+/* Make pg the class's current page (head of its queue, target of direct[]). */
+void heap_set_current(heap_t *h, unsigned cls, page_t *pg) {
+    page_queue_t *q = &h->queues[cls];
+    if (q->first != pg) {
+        page_queue_remove(q, pg);
+        page_queue_push_front(q, pg);
+    }
+    h->class_page[cls] = pg;
+    if (class_size[cls] <= DIRECT_MAX) {
+        /* Every direct index whose class is cls. */
+        size_t lo = cls > 1 ? class_size[cls - 1] / MIN_ALIGN + 1 : 0;
+        size_t hi = class_size[cls] / MIN_ALIGN;
+        for (size_t i = lo; i <= hi; i++) h->direct[i] = pg;
+    }
+}
+
+static void heap_clear_current(heap_t *h, unsigned cls) {
+    page_t *next = h->queues[cls].first;
+    if (next) { heap_set_current(h, cls, next); return; }
+    h->class_page[cls] = &empty_page;
+    if (class_size[cls] <= DIRECT_MAX) {
+        size_t lo = cls > 1 ? class_size[cls - 1] / MIN_ALIGN + 1 : 0;
+        for (size_t i = lo; i <= class_size[cls] / MIN_ALIGN; i++) h->direct[i] = &empty_page;
+    }
+}
+
+static void page_to_full(heap_t *h, page_t *pg) {
+    unsigned cls = pg->size_class;
+    page_queue_remove(&h->queues[cls], pg);
+    if (h->class_page[cls] == pg) heap_clear_current(h, cls);
+    pg->flags |= PAGE_IN_FULL;
+    pg->check_start = pg->start + 1; /* frees to a full page take the slow path */
+    pg->next = h->full;
+    pg->prev = NULL;
+    if (h->full) h->full->prev = pg;
+    h->full = pg;
+}
+
+void page_unfull(heap_t *h, page_t *pg) {
+    if (pg->prev) pg->prev->next = pg->next; else h->full = pg->next;
+    if (pg->next) pg->next->prev = pg->prev;
+    pg->flags &= (uint8_t)~PAGE_IN_FULL;
+    pg->check_start = pg->start;
+    page_queue_push_back(&h->queues[pg->size_class], pg);
+    if (h->class_page[pg->size_class] == &empty_page) heap_set_current(h, pg->size_class, pg);
+}
+
+/* The owner freed the last used block of pg. Keep the class's current page
+ * (a malloc/free loop on one block must not map and unmap a page each time);
+ * give any other empty page's slices back to its region. */
+void page_empty(heap_t *h, page_t *pg) {
+    unsigned cls = pg->size_class;
+    if (h->class_page[cls] == pg) return;
+    if (pg->flags & PAGE_IN_FULL) {
+        if (pg->prev) pg->prev->next = pg->next; else h->full = pg->next;
+        if (pg->next) pg->next->prev = pg->prev;
+        pg->next = pg->prev = NULL;
+    } else {
+        page_queue_remove(&h->queues[cls], pg);
+    }
+    region_free_page(h, pg);
+}
+
+/* Full pages that other threads freed into go back to their class queue. */
+static void heap_rescue_full(heap_t *h) {
+    page_t *next;
+    for (page_t *pg = h->full; pg; pg = next) {
+        next = pg->next;
+        if (atomic_load_explicit(&pg->thread_free, memory_order_relaxed) != 0) page_unfull(h, pg);
+    }
+}
+
+static void *page_pop(page_t *pg) {
+    block_t *b = pg->free;
+    pg->free = block_next(b);
+    pg->used++;
+    b->free_mark = 0;
+    return b;
+}
+
+/* The malloc slow path: find a page of class cls with a free block. */
+void *page_alloc_block(heap_t *h, unsigned cls) {
+    if (unlikely(h == &empty_heap)) {
+        h = heap_init_thread();
+        if (!h) { errno = ENOMEM; return NULL; }
+        page_t *cur = h->class_page[cls];
+        if (cur->free) return page_pop(cur);
+    }
+    if (unlikely((++h->slow_calls & 63) == 0)) heap_maintenance(h, false);
+    page_queue_t *q = &h->queues[cls];
+    for (int attempt = 0; attempt < 2; attempt++) {
+        page_t *next;
+        for (page_t *pg = q->first; pg; pg = next) {
+            next = pg->next;
+            if (!pg->free) page_collect(pg);
+            if (!pg->free && pg->capacity < pg->reserved) page_extend(pg);
+            if (pg->free) {
+                heap_set_current(h, cls, pg);
+                return page_pop(pg);
+            }
+            page_to_full(h, pg);
+        }
+        if (attempt == 0 && h->full) heap_rescue_full(h);
+        if (!q->first) break;
+    }
+    page_t *pg = region_alloc_page(h, page_slices_for_class(cls));
+    if (!pg) {
+        /* Out of memory: give back what we hold and try once more. */
+        heap_maintenance(h, true);
+        pg = region_alloc_page(h, page_slices_for_class(cls));
+        if (!pg) { errno = ENOMEM; return NULL; }
+    }
+    page_init(pg, cls);
+    page_queue_push_front(q, pg);
+    heap_set_current(h, cls, pg);
+    page_extend(pg);
+    return page_pop(pg);
+}

@@ -1,0 +1,151 @@
+/* region.c: 4 MiB regions and the slices inside them. A heap asks for a run
+ * of slices to make a page; freed slices stay dirty (resident) for
+ * opt_purge_delay_ms, then are given back with madvise; a region with no page
+ * left is unmapped once its delay has passed.
+ * Invariants (checked in check.c): used_slices & dirty_slices == 0; bit 63 is
+ * never set in either; slice_page[i] != &invalid_page iff bit i of used_slices.
+ * May call: os.h, region_map.c, stats.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define ALL_USABLE ((UINT64_C(1) << USABLE_SLICES) - 1)
+
+static uint64_t run_mask(unsigned n) { return n >= 64 ? ~UINT64_C(0) : (UINT64_C(1) << n) - 1; }
+
+/* First run of n free slices in the region, preferring dirty ones (no page
+ * faults), or -1. */
+static int find_run(const region_t *r, unsigned n) {
+    uint64_t used = r->used_slices, m = run_mask(n);
+    int fallback = -1;
+    for (unsigned i = 0; i + n <= USABLE_SLICES; i++) {
+        if ((used >> i) & m) continue;
+        if (((r->dirty_slices >> i) & m) == m) return (int)i;
+        if (fallback < 0) fallback = (int)i;
+    }
+    return fallback;
+}
+
+static unsigned free_slice_count(const region_t *r) {
+    return USABLE_SLICES - (unsigned)__builtin_popcountll(r->used_slices);
+}
+
+/* Address hint for the next region: after the heap's newest region, so that a
+ * heap's regions sit together (fewer, mergeable mappings). */
+static void *region_hint(heap_t *h) {
+    if (!h->regions) return NULL;
+    return (void *)(h->regions->base + REGION_SIZE);
+}
+
+static region_t *region_new(heap_t *h) {
+    uint8_t *base = os_map_aligned(REGION_SIZE, REGION_SIZE, region_hint(h), OS_REASON_REGION);
+    if (!base) return NULL;
+    /* The guard page below the metadata. If the kernel refuses (map count
+     * limit), go on without it rather than fail the allocation. */
+    (void)os_protect(base + GUARD_OFFSET, OS_PAGE, OS_PROT_NONE, OS_REASON_GUARD);
+    region_t *r = (region_t *)(base + META_OFFSET);
+    r->base = (uintptr_t)base;
+    r->heap = h;
+    for (unsigned i = 0; i < SLICES_PER_REGION; i++) r->slice_page[i] = &invalid_page;
+    if (!region_map_set(r->base, h->tag)) {
+        os_unmap(base, REGION_SIZE, OS_REASON_REGION);
+        errno = ENOMEM;
+        return NULL;
+    }
+    r->next = h->regions;
+    r->prev = NULL;
+    if (h->regions) h->regions->prev = r;
+    h->regions = r;
+    atomic_fetch_add(&stat_regions, 1);
+    atomic_fetch_add(&stat_reserved, REGION_SIZE);
+    stat_commit((ptrdiff_t)(OS_PAGE * 3)); /* metadata pages touched */
+    return r;
+}
+
+static void region_unmap(heap_t *h, region_t *r) {
+    if (h->cached_region == r) { h->cached_base = NO_REGION; h->cached_region = NULL; }
+    if (r->prev) r->prev->next = r->next; else h->regions = r->next;
+    if (r->next) r->next->prev = r->prev;
+    uintptr_t base = r->base;
+    size_t dirty = (size_t)__builtin_popcountll(r->dirty_slices) * SLICE_SIZE;
+    region_map_set(base, TAG_NONE);
+    os_unmap((void *)base, REGION_SIZE, OS_REASON_REGION);
+    stat_commit(-(ptrdiff_t)(dirty + OS_PAGE * 3));
+    atomic_fetch_sub(&stat_regions, 1);
+    atomic_fetch_sub(&stat_reserved, REGION_SIZE);
+}
+
+page_t *region_alloc_page(heap_t *h, unsigned slices) {
+    region_t *r;
+    int at = -1;
+    for (r = h->regions; r; r = r->next) {
+        if (free_slice_count(r) < slices) continue;
+        if ((at = find_run(r, slices)) >= 0) break;
+    }
+    if (!r) {
+        r = region_new(h);
+        if (!r) return NULL;
+        at = 0;
+    }
+    uint64_t m = run_mask(slices) << at;
+    size_t fresh = (size_t)__builtin_popcountll(m & ~r->dirty_slices) * SLICE_SIZE;
+    r->used_slices |= m;
+    r->dirty_slices &= ~m;
+    stat_commit((ptrdiff_t)fresh);
+    page_t *pg = &r->pages[at];
+    memset(pg, 0, sizeof *pg);
+    pg->slice_count = (uint8_t)slices;
+    pg->slice_index = (uint8_t)at;
+    pg->region = r;
+    pg->start = r->base + (uintptr_t)at * SLICE_SIZE;
+    for (unsigned i = 0; i < slices; i++) r->slice_page[at + (int)i] = pg;
+    r->page_count++;
+    return pg;
+}
+
+void region_free_page(heap_t *h, page_t *pg) {
+    region_t *r = pg->region;
+    unsigned at = pg->slice_index, n = pg->slice_count;
+    uint64_t m = run_mask(n) << at;
+    for (unsigned i = 0; i < n; i++) r->slice_page[at + i] = &invalid_page;
+    pg->slice_count = 0;
+    if (r->dirty_slices == 0) r->free_since_ms = os_clock_ms();
+    r->used_slices &= ~m;
+    r->dirty_slices |= m;
+    r->page_count--;
+    if (opt_purge_delay_ms == 0) region_purge(h, false);
+}
+
+/* Give back dirty slices whose delay has passed (all of them when force);
+ * unmap regions left with no page. Returns bytes released. */
+size_t region_purge(heap_t *h, bool force) {
+    uint64_t now = os_clock_ms();
+    size_t released = 0;
+    region_t *next;
+    for (region_t *r = h->regions; r; r = next) {
+        next = r->next;
+        if (!r->dirty_slices) continue;
+        if (!force && now - r->free_since_ms < opt_purge_delay_ms) continue;
+        size_t dirty = (size_t)__builtin_popcountll(r->dirty_slices) * SLICE_SIZE;
+        if (r->used_slices == 0) {
+            region_unmap(h, r);
+            released += dirty;
+            continue;
+        }
+        uint64_t d = r->dirty_slices;
+        while (d) {
+            unsigned i = (unsigned)__builtin_ctzll(d);
+            unsigned j = i;
+            while (j < 64 && ((d >> j) & 1)) j++;
+            os_purge((void *)(r->base + (uintptr_t)i * SLICE_SIZE), (size_t)(j - i) * SLICE_SIZE);
+            d &= ~(run_mask(j - i) << i);
+        }
+        r->dirty_slices = 0;
+        stat_commit(-(ptrdiff_t)dirty);
+        atomic_fetch_add(&stat_purged, dirty);
+        released += dirty;
+    }
+    return released;
+}

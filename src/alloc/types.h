@@ -1,0 +1,140 @@
+/* types.h: the allocator's data structures and layout constants, with the
+ * invariants that tie them together. Everything here is checked by
+ * static_assert at compile time or by check.c (mapalloc_check_heap) at run time.
+ * May include: nothing but libc headers and os.h.
+ *
+ * Address space layout
+ *   region  4 MiB, 4 MiB aligned, one mmap: 63 slices of 64 KiB for pages,
+ *           then slice 63 = [guard page | region metadata ...]. Metadata sits
+ *           above every user byte of its region behind a PROT_NONE page, so a
+ *           linear overflow of user data hits the guard before any metadata.
+ *   page    1..63 consecutive slices holding blocks of one size class;
+ *           described by a page_t in its region's metadata (out of band).
+ *   block   a user allocation in a page; a free block's first word holds the
+ *           next free block XOR a per-process secret (free_key).
+ *   large   a request above the large threshold: its own mapping
+ *           [data | guard page], recorded in the large-block table (large.c).
+ *
+ * Ownership: each region belongs to one heap; a heap belongs to at most one
+ * thread at a time. Only the owning thread touches page->free, local_free,
+ * used and the heap's queues; other threads only push onto page->thread_free
+ * (lock-free) and read the region map.
+ */
+#ifndef MAPALLOC_TYPES_H
+#define MAPALLOC_TYPES_H
+
+#include <assert.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define REGION_SHIFT 22
+#define REGION_SIZE ((size_t)1 << REGION_SHIFT)
+#define REGION_MASK (REGION_SIZE - 1)
+#define SLICE_SHIFT 16
+#define SLICE_SIZE ((size_t)1 << SLICE_SHIFT)
+#define SLICES_PER_REGION (REGION_SIZE / SLICE_SIZE)
+#define USABLE_SLICES (SLICES_PER_REGION - 1)
+#define OS_PAGE 4096u
+#define GUARD_OFFSET (USABLE_SLICES * SLICE_SIZE)
+#define META_OFFSET (GUARD_OFFSET + OS_PAGE)
+
+#define MIN_ALIGN 16u
+#define DIRECT_MAX 1024u                      /* sizes served by heap->direct[] */
+#define DIRECT_COUNT (DIRECT_MAX / MIN_ALIGN + 1)
+#define SMALL_MAX ((size_t)128 << 10)         /* largest size class */
+#define CLASS_COUNT 49                        /* classes 1..48; 0 unused */
+#define PAGE_MIN_BLOCKS 8u                    /* a page of a big class holds at least this many */
+
+/* Region map: which heap owns the region containing an address. Two levels,
+ * indexed by address >> REGION_SHIFT; user space is below 2^47. */
+#define MAP_L1_SHIFT 35
+#define MAP_L1_COUNT ((size_t)1 << (47 - MAP_L1_SHIFT))
+#define MAP_L2_COUNT ((size_t)1 << (MAP_L1_SHIFT - REGION_SHIFT))
+#define TAG_NONE 0u
+#define TAG_EMPTY_HEAP 0xffffu                /* the static empty heap; never in the map */
+#define MAX_HEAPS 0xfff0u
+
+static_assert((SLICE_SIZE & (SLICE_SIZE - 1)) == 0, "slice size is a power of two");
+static_assert(SLICES_PER_REGION == 64, "slice bitmaps are one 64-bit word");
+static_assert(SMALL_MAX <= 16 * SLICE_SIZE, "largest class fits PAGE_MIN_BLOCKS in half a region");
+static_assert(DIRECT_MAX % MIN_ALIGN == 0, "direct table granularity");
+
+/* A free block's first two words. Every block is at least 16 bytes. */
+typedef struct block_s {
+    uintptr_t next_enc;  /* next free block XOR free_key; NULL encodes as free_key */
+    uintptr_t free_mark; /* free_key while free, 0 once handed out: the double-free tell */
+} block_t;
+
+enum page_flag {
+    PAGE_IN_FULL = 1,      /* on the heap's full list, not in a class queue */
+    PAGE_HUGE_ALIGN = 2,   /* reserved */
+};
+
+typedef struct page_s {
+    /* --- fast-path fields: the first cache line --- */
+    block_t *free;            /* blocks ready for malloc (owner only) */
+    uintptr_t check_start;    /* == start, or start+1 to force frees to the slow path */
+    uint64_t div_inv;         /* inverse of the odd part of block_size mod 2^64 */
+    uint32_t div_last;        /* capacity - 1: highest block index ever handed out */
+    uint32_t used;            /* blocks handed out and not yet freed locally */
+    uint8_t div_shift;        /* trailing zero bits of block_size */
+    uint8_t size_class;
+    uint8_t flags;
+    uint8_t slice_count;      /* slices this page spans; 0 = descriptor unused */
+    uint32_t block_size;
+    block_t *local_free;      /* blocks freed by the owner, not yet reusable */
+    /* --- slow-path fields --- */
+    _Atomic(uintptr_t) thread_free; /* blocks freed by other threads (encoded list) */
+    uintptr_t start;          /* address of block 0 */
+    uint32_t capacity;        /* blocks carved so far (free list extended lazily) */
+    uint32_t reserved;        /* blocks that fit in the page */
+    struct page_s *next, *prev; /* class queue or full list */
+    struct region_s *region;
+    uint8_t slice_index;      /* first slice */
+} page_t;
+
+typedef struct region_s {
+    uintptr_t base;
+    struct heap_s *heap;          /* owner */
+    struct region_s *next, *prev; /* heap's region list */
+    uint64_t used_slices;         /* bit i: slice i belongs to a page */
+    uint64_t dirty_slices;        /* bit i: slice i may hold RSS (free but not purged) */
+    uint64_t free_since_ms;       /* when the oldest unpurged free slice was freed */
+    uint32_t page_count;
+    page_t *slice_page[SLICES_PER_REGION]; /* slice -> its page, NULL when free */
+    page_t pages[USABLE_SLICES];           /* descriptor for a page starting at slice i */
+} region_t;
+
+typedef struct page_queue_s {
+    page_t *first, *last;
+} page_queue_t;
+
+enum heap_state { HEAP_ACTIVE = 1, HEAP_ABANDONED = 2 };
+
+#define NO_REGION ((uintptr_t)1 << 63)  /* a cached_base no user pointer matches */
+
+typedef struct heap_s {
+    page_t *direct[DIRECT_COUNT];     /* size (n+15)/16 -> current page for its class */
+    uintptr_t cached_base;            /* base of the region free() saw last (owned by this heap) */
+    region_t *cached_region;          /* its metadata */
+    uint16_t tag;                     /* region-map tag of this heap's regions */
+    uint8_t state;
+    page_t *class_page[CLASS_COUNT];  /* current page of each class (queue head or empty_page) */
+    page_queue_t queues[CLASS_COUNT];
+    page_t *full;                     /* pages with no free block */
+    region_t *regions;
+    uint64_t next_maintenance_ms;
+    uint32_t slow_calls;
+    struct heap_s *next_all;          /* global list of heaps */
+    struct heap_s *next_abandoned;
+    pthread_mutex_t adopt_lock;       /* held by whoever collects an abandoned heap */
+} heap_t;
+
+/* The block size of each class, and the class of each direct-table index. */
+extern const uint32_t class_size[CLASS_COUNT];
+extern const uint8_t direct_class[DIRECT_COUNT];
+
+#endif
