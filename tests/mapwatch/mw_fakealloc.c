@@ -1,0 +1,36 @@
+/* mw_fakealloc.c: a stand-in for libmapalloc's side channel. When
+ * MAPALLOC_EVENT_FD is set it writes "mapalloc <call> <addr> <len> <reason>"
+ * after each OS call, as the allocator does: a 31-page "large" block, a
+ * "purge" madvise on it, a "guard" page, then unmaps it. Exits 3 without the
+ * variable, so the test also proves mapwatch sets it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static int fd = -1;
+
+static void report(const char *call, void *addr, size_t len, const char *reason)
+{
+    dprintf(fd, "mapalloc %s %p %zu %s\n", call, addr, len, reason);
+}
+
+int main(void)
+{
+    const char *env = getenv("MAPALLOC_EVENT_FD");
+    if (!env)
+        return 3;
+    fd = atoi(env);
+    size_t len = 31 * 4096;
+    char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return 1;
+    report("mmap", p, len, "large");
+    madvise(p, len, MADV_DONTNEED);
+    report("madvise", p, len, "purge");
+    mprotect(p, 4096, PROT_NONE);
+    report("mprotect", p, 4096, "guard");
+    munmap(p, len);
+    report("munmap", p, len, "large");
+    return 0;
+}

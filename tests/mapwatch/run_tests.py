@@ -1,0 +1,397 @@
+#!/usr/bin/env python3
+"""mapwatch's end-to-end tests: each function is one promise, run by name from
+CTest (`run_tests.py NAME`). Exit 0 = pass, 1 = fail, 77 = a facility the test
+needs is missing (skipped)."""
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+PG = 4096
+SKIP = 77
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Fail(what)
+
+
+def run_mw(args, json_out=None, timeout=240, **kw):
+    cmd = [A.mapwatch] + (["--json", json_out] if json_out else []) + args
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
+    return p
+
+
+def load(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def calls(events, syscall=None, length=None, pid=None):
+    out = [e for e in events if e["type"] == "syscall"]
+    if syscall:
+        out = [e for e in out if e["syscall"] == syscall]
+    if length is not None:
+        out = [e for e in out if e["length"] == length]
+    if pid is not None:
+        out = [e for e in out if e["pid"] == pid]
+    return out
+
+
+def one(events, what, **kw):
+    found = calls(events, **kw)
+    check(len(found) == 1, f"expected exactly one {what} ({kw}), found {len(found)}")
+    return found[0]
+
+
+def no_mismatch(events):
+    bad = [e for e in events if e["type"] == "mismatch"]
+    check(not bad, "model and kernel disagree: " + "; ".join(str(e["note"]) for e in bad[:5]))
+
+
+def work(name):
+    d = os.path.join(A.work, name)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    return d
+
+
+def layout_run(extra=()):
+    d = work("layout" + "".join(extra).replace("-", "_"))
+    j = os.path.join(d, "events.json")
+    p = run_mw(list(extra) + ["--", os.path.join(A.bin, "mw_layout"), os.path.join(d, "file.dat")], j)
+    check(p.returncode == 0, f"mw_layout under mapwatch exited {p.returncode}: {p.stderr[-2000:]}")
+    return load(j), p
+
+
+REQUIRED_KEYS = ["seq", "time", "pid", "tid", "syscall", "addr", "length", "prot", "flags", "path",
+                 "new_length", "new_addr", "advice", "result", "errno", "wx", "caller", "kind"]
+
+
+def t_layout_events():
+    ev, p = layout_run()
+    for e in ev:
+        for k in REQUIRED_KEYS:
+            check(k in e, f"event {e['seq']} lacks key {k}")
+    check([e["seq"] for e in ev] == list(range(len(ev))), "seq is not 0,1,2,...")
+    check(all(ev[i]["time"] <= ev[i + 1]["time"] for i in range(len(ev) - 1)), "time goes backwards")
+    root = ev[0]["pid"]
+    check(ev[0]["syscall"] == "exec", "the first event is not the exec")
+    a = one(ev, "7-page mmap", syscall="mmap", length=7 * PG, pid=root)
+    check(a["prot"] == "rw-" and a["flags"] == ["MAP_PRIVATE", "MAP_ANONYMOUS"], f"mmap decoded wrong: {a}")
+    check(a["kind"] == "anon" and "new region" in a["change"] or "merged" in a["change"], f"mmap change: {a['change']}")
+    check(a["caller"] and "main" in a["caller"] and "mw_layout.c" in a["caller"], f"caller: {a['caller']}")
+    base = int(a["addr"], 16)
+    mp = [e for e in calls(ev, "mprotect", pid=root) if int(e["addr"], 16) == base + 2 * PG]
+    check(len(mp) == 1 and mp[0]["prot"] == "r--" and "split a region into 3" in mp[0]["change"], f"split: {mp}")
+    mu = [e for e in calls(ev, "munmap", PG, root) if int(e["addr"], 16) == base + 5 * PG]
+    check(mu and "hole punched" in mu[0]["change"], f"hole: {mu[:1]}")
+    mr = one(ev, "mremap", syscall="mremap", length=3 * PG, pid=root)
+    check(mr["new_length"] == 9 * PG and mr["new_addr"] and mr["flags"] == ["MREMAP_MAYMOVE"], f"mremap: {mr}")
+    ma = [e for e in calls(ev, "madvise", 9 * PG, root)]
+    check(len(ma) == 1 and ma[0]["advice"] == "MADV_DONTNEED" and ma[0]["addr"] == mr["new_addr"], f"madvise: {ma}")
+    grow = [e for e in calls(ev, "brk", 64 * 1024, root) if e.get("delta") == 64 * 1024]
+    shrink = [e for e in calls(ev, "brk", 64 * 1024, root) if e.get("delta") == -64 * 1024]
+    check(len(grow) == 1 and grow[0]["kind"] == "heap" and "heap grows" in grow[0]["change"], f"brk grow: {grow}")
+    check(len(shrink) == 1 and "heap shrinks" in shrink[0]["change"], f"brk shrink: {shrink}")
+    f = [e for e in calls(ev, "mmap", 3 * PG, root) if e["path"]]
+    check(len(f) == 1 and f[0]["path"].endswith("file.dat") and f[0]["flags"] == ["MAP_SHARED"], f"file mmap: {f}")
+    sa = one(ev, "shmat", syscall="shmat", pid=root)
+    check(sa["length"] == 5 * PG and sa["kind"] == "shared" and sa["path"].startswith("/SYSV"), f"shmat: {sa}")
+    sd = one(ev, "shmdt", syscall="shmdt", pid=root)
+    check(sd["addr"] == sa["addr"] and sd["length"] == 5 * PG, f"shmdt: {sd}")
+    pk = one(ev, "pkey_mprotect", syscall="pkey_mprotect", pid=root)
+    check(pk["addr"] == a["addr"] and pk["prot"] == "r--" and pk["result"] == 0, f"pkey_mprotect: {pk}")
+    wx = [e for e in calls(ev, "mprotect", PG, root) if e["prot"] == "rwx"]
+    check(len(wx) == 1 and wx[0]["wx"] is True, f"W+X mprotect: {wx}")
+    check("mprotect makes written memory executable" in wx[0]["findings"], f"findings: {wx[0]['findings']}")
+    rx = [e for e in calls(ev, "mprotect", PG, root) if e["prot"] == "r-x" and e["addr"] == wx[0]["addr"]]
+    check(len(rx) == 1 and rx[0]["wx"] is False, f"r-x mprotect: {rx}")
+    check([e for e in ev if e["syscall"] == "exit" and e["pid"] == root and e["result"] == 0], "no exit event")
+    no_mismatch(ev)
+    check("agree at every snapshot" in p.stderr and "W+X" in p.stderr, "summary lacks agreement or findings")
+
+
+def t_thread_fork():
+    ev, _ = layout_run()
+    root = ev[0]["pid"]
+    th = [e for e in ev if e["syscall"] == "thread"]
+    check(len(th) == 1, f"thread events: {th}")
+    t = one(ev, "thread mmap", syscall="mmap", length=11 * PG)
+    check(t["pid"] == root and t["tid"] != root and t["space"] == ev[0]["space"], f"thread mmap: {t}")
+    check("thread_main" in (t["caller"] or ""), f"thread caller: {t['caller']}")
+    fk = [e for e in ev if e["syscall"] == "fork"]
+    check(len(fk) == 1, f"fork events: {fk}")
+    c = one(ev, "child mmap", syscall="mmap", length=13 * PG)
+    check(c["pid"] != root and c["pid"] == c["tid"] and c["space"] != t["space"], f"child mmap: {c}")
+    check([e for e in ev if e["syscall"] == "exit" and e["pid"] == c["pid"]], "child exit not recorded")
+
+
+def t_exec():
+    d = work("exec")
+    j = os.path.join(d, "e.json")
+    p = run_mw(["--", os.path.join(A.bin, "mw_exec")], j)
+    check(p.returncode == 0, f"exit {p.returncode}: {p.stderr[-1500:]}")
+    ev = load(j)
+    ex = [e for e in ev if e["syscall"] == "exec"]
+    check(len(ex) == 2 and ex[0]["pid"] == ex[1]["pid"] and ex[0]["space"] != ex[1]["space"], f"exec events: {ex}")
+    a = one(ev, "17-page mmap", syscall="mmap", length=17 * PG)
+    b = one(ev, "19-page mmap", syscall="mmap", length=19 * PG)
+    check(a["seq"] < ex[1]["seq"] < b["seq"], "events out of order around exec")
+    check(a["space"] == ex[0]["space"] and b["space"] == ex[1]["space"], "calls not in the right address space")
+    no_mismatch(ev)
+
+
+def t_killed():
+    d = work("killed")
+    j = os.path.join(d, "k.json")
+    p = run_mw(["--", os.path.join(A.bin, "mw_die")], j)
+    check(p.returncode == 128 + signal.SIGABRT, f"exit status {p.returncode}, expected {128 + signal.SIGABRT}")
+    check("killed by SIGABRT" in p.stderr, "no report of the signal")
+    ev = load(j)
+    one(ev, "23-page mmap", syscall="mmap", length=23 * PG)
+    check([e for e in ev if e["syscall"] == "exit" and "SIGABRT" in (e["note"] or "")], "no exit event")
+
+
+def wait_file(path, timeout=10):
+    end = time.time() + timeout
+    while time.time() < end:
+        if os.path.exists(path) and open(path).read().strip():
+            return open(path).read().strip()
+        time.sleep(0.02)
+    raise Fail(f"{path} never appeared")
+
+
+def proc_state(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+def t_attach_detach():
+    d = work("attach")
+    pidf, count = os.path.join(d, "pid"), os.path.join(d, "count")
+    sleeper = subprocess.Popen([os.path.join(A.bin, "mw_sleeper"), pidf, count])
+    try:
+        pid = int(wait_file(pidf))
+        j = os.path.join(d, "a.json")
+        mw = subprocess.Popen([A.mapwatch, "--json", j, "-p", str(pid)], stderr=subprocess.PIPE, text=True)
+        time.sleep(1.0)
+        # A second tracer is refused: a clear error, nothing traced.
+        p2 = run_mw(["-p", str(pid)], timeout=30)
+        check(p2.returncode != 0 and "not allowed" in p2.stderr, f"second attach: {p2.returncode} {p2.stderr}")
+        mw.send_signal(signal.SIGINT)
+        err = mw.communicate(timeout=30)[1]
+        check(mw.returncode == 0, f"mapwatch exited {mw.returncode}: {err[-1500:]}")
+        check("seccomp" in err and "detaching" in err, "no notice about seccomp or detaching")
+        ev = load(j)
+        maps = calls(ev, "mmap", 29 * PG, pid)
+        check(len(maps) >= 5, f"only {len(maps)} of the sleeper's mmaps recorded in 1 s")
+        check(all(e["errno"] is None for e in maps), "a traced call failed")
+        check(ev[0]["syscall"] == "attach" and ev[-1]["syscall"] == "detach", "no attach/detach events")
+        no_mismatch(ev)
+        n1 = int(wait_file(count))
+        time.sleep(0.5)
+        n2 = int(wait_file(count))
+        check(sleeper.poll() is None, "the program died after detach")
+        check(n2 > n1, "the program stopped making progress after detach")
+        check(proc_state(pid) not in ("t", "T"), "the program was left stopped")
+        status = open(f"/proc/{pid}/status").read()
+        check("TracerPid:\t0" in status, "still traced after detach")
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def t_bad_input():
+    d = work("bad")
+    j = os.path.join(d, "x.json")
+    p = run_mw(["--", "/nonexistent/program"], j)
+    check(p.returncode != 0 and "cannot run" in p.stderr and len(p.stderr.strip().splitlines()) == 1,
+          f"missing program: {p.returncode} {p.stderr!r}")
+    check(not os.path.exists(j), "an output was left for a program that never ran")
+    p = run_mw(["--", "no-such-program-mapwatch"])
+    check(p.returncode != 0 and "cannot run" in p.stderr, f"not on PATH: {p.stderr!r}")
+    p = run_mw(["-p", "4194303"])
+    check(p.returncode != 0 and "no process" in p.stderr, f"bad pid: {p.stderr!r}")
+    p = run_mw(["-p", "abc"])
+    check(p.returncode != 0 and "not a process id" in p.stderr, f"bad pid text: {p.stderr!r}")
+    marker = os.path.join(d, "ran")
+    p = run_mw(["--", "/bin/sh", "-c", f"touch {marker}"], "/nonexistent-dir/x.json")
+    check(p.returncode != 0 and "cannot write" in p.stderr, f"unwritable output: {p.stderr!r}")
+    check(not os.path.exists(marker), "the program ran although the output was unwritable")
+    p = run_mw([])
+    check(p.returncode != 0, "no program accepted")
+
+
+def t_model_python():
+    py = shutil.which("python3")
+    if not py:
+        return SKIP
+    d = work("python")
+    j = os.path.join(d, "p.json")
+    code = "import json,mmap;x=[bytearray(200000) for _ in range(50)];m=mmap.mmap(-1,1<<20);m[0]=1;del x;print(json.dumps(1))"
+    p = run_mw(["-q", "--", py, "-c", code], j)
+    check(p.returncode == 0, f"python exited {p.returncode}: {p.stderr[-1500:]}")
+    ev = load(j)
+    check(len(calls(ev)) > 50, "too few calls recorded for python")
+    no_mismatch(ev)
+    check("agree at every snapshot" in p.stderr, "summary does not report agreement")
+
+
+def t_model_gcc():
+    cc = shutil.which("gcc")
+    if not cc:
+        return SKIP
+    d = work("gcc")
+    src = os.path.join(d, "hello.c")
+    with open(src, "w") as f:
+        f.write('#include <stdio.h>\nint main(void) { puts("hi"); return 0; }\n')
+    j = os.path.join(d, "g.json")
+    p = run_mw(["-q", "--no-caller", "--", cc, "-O1", "-o", os.path.join(d, "hello"), src], j)
+    check(p.returncode == 0, f"gcc exited {p.returncode}: {p.stderr[-1500:]}")
+    ev = load(j)
+    pids = {e["pid"] for e in ev if e["syscall"] == "exec"}
+    check(len(pids) >= 3, f"expected gcc, cc1, as, ld... got {len(pids)} exec'ing processes")
+    no_mismatch(ev)
+    check(subprocess.run([os.path.join(d, "hello")], capture_output=True, text=True).stdout == "hi\n",
+          "the compiled program does not work")
+
+
+def t_allocator_channel():
+    d = work("alloc")
+    j = os.path.join(d, "f.json")
+    p = run_mw(["--", os.path.join(A.bin, "mw_fakealloc")], j)
+    check(p.returncode == 0, f"fake allocator exited {p.returncode} (3 = MAPALLOC_EVENT_FD not set)")
+    ev = load(j)
+    m = one(ev, "large mmap", syscall="mmap", length=31 * PG)
+    check(m["allocator_reason"] == "large", f"mmap reason: {m['allocator_reason']}")
+    a = one(ev, "purge", syscall="madvise", length=31 * PG)
+    check(a["allocator_reason"] == "purge", f"madvise reason: {a['allocator_reason']}")
+    g = [e for e in calls(ev, "mprotect", PG) if e["addr"] == m["addr"]]
+    check(len(g) == 1 and g[0]["allocator_reason"] == "guard", f"guard: {g}")
+    u = one(ev, "munmap", syscall="munmap", length=31 * PG)
+    check(u["allocator_reason"] == "large", f"munmap reason: {u['allocator_reason']}")
+    others = [e for e in calls(ev) if e["allocator_reason"] and e["length"] != 31 * PG and e not in g]
+    check(not others, f"reasons given to calls the allocator did not make: {others[:3]}")
+    p = run_mw(["--no-allocator-channel", "--", os.path.join(A.bin, "mw_fakealloc")])
+    check(p.returncode == 3, "--no-allocator-channel still set the variable")
+
+
+def t_snapshot_diff():
+    d = work("snap")
+    pidf, count = os.path.join(d, "pid"), os.path.join(d, "count")
+    sleeper = subprocess.Popen([os.path.join(A.bin, "mw_sleeper"), pidf, count])
+    try:
+        pid = int(wait_file(pidf))
+        a, b = os.path.join(d, "a.txt"), os.path.join(d, "b.txt")
+        p = subprocess.run([A.mapwatch, "snapshot", str(pid), "-o", a], capture_output=True, text=True)
+        check(p.returncode == 0, f"snapshot failed: {p.stderr}")
+        text = open(a).read()
+        for kind in ("text", "stack", "vdso"):
+            check(f" {kind} " in text, f"snapshot lacks a {kind} region")
+        check("mw_sleeper" in text and "RSS" in text, "snapshot lacks the program or RSS")
+        p = subprocess.run([A.mapwatch, "diff", a, a], capture_output=True, text=True)
+        check(p.returncode == 0 and "0 regions changed" in p.stdout, f"diff of a snapshot with itself: {p.stdout}")
+        subprocess.run([A.mapwatch, "snapshot", str(os.getpid()), "-o", b], check=True)
+        p = subprocess.run([A.mapwatch, "diff", a, b], capture_output=True, text=True)
+        check(p.returncode == 1 and "\n+ " in "\n" + p.stdout and "\n- " in "\n" + p.stdout, "diff shows no change")
+        p = subprocess.run([A.mapwatch, "snapshot", "4194303"], capture_output=True, text=True)
+        check(p.returncode != 0 and "no such process" in p.stderr, f"bad pid: {p.stderr}")
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def t_no_seccomp():
+    ev1, _ = layout_run()
+    ev2, p = layout_run(["--no-seccomp"])
+    check("every system call" in p.stderr, "summary does not say every call stopped")
+
+    def sig(ev):
+        root = ev[0]["pid"]
+        return [(e["syscall"], e["length"], e["prot"]) for e in calls(ev, pid=root) if e["caller"] and "mw_layout.c" in e["caller"]]
+    check(sig(ev1) == sig(ev2) and len(sig(ev1)) > 15, "seccomp and plain tracing recorded different calls")
+
+
+def t_html_chromium():
+    chrome = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chrome:
+        print("chromium not installed")
+        return SKIP
+    d = work("html")
+    h = os.path.join(d, "report.html")
+    p = run_mw(["-q", "--html", h, "--", os.path.join(A.bin, "mw_layout"), os.path.join(d, "f.dat")])
+    check(p.returncode == 0, f"mapwatch failed: {p.stderr[-1000:]}")
+    html = open(h).read()
+    check("http://" not in html.replace("http://www.w3.org", "") and "https://" not in html, "the page refers to the network")
+    profile = tempfile.mkdtemp(prefix="mw-chrome-")
+    try:
+        r = subprocess.run([chrome, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                            "--disable-component-update", "--disable-sync", "--no-first-run",
+                            f"--user-data-dir={profile}", "--virtual-time-budget=5000", "--dump-dom", "file://" + h],
+                           capture_output=True, text=True, timeout=120)
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    dom = r.stdout
+    check(r.returncode == 0 and "<svg" in dom, f"chromium did not render: {r.returncode} {r.stderr[-800:]}")
+    check('data-ready="1"' in dom, "the page's script did not run to the end")
+    bands = dom.count('class="band ')
+    check(bands > 20, f"only {bands} bands drawn")
+    rows = dom.count('class="ev ')
+    nev = html.count('"seq":')
+    check(rows == nev and rows > 40, f"{rows} event rows for {nev} events")
+    check('class="fold"' in dom, "no folded address gap drawn")
+    check('id="finding-' in dom or 'class="ev finding' in dom, "findings not marked")
+
+
+def t_tour():
+    tour = os.path.join(os.path.dirname(A.bin.rstrip("/")), "..", "examples", "layout-tour")
+    tour = os.path.normpath(os.path.join(A.bin, "..", "..", "examples", "layout-tour"))
+    if not os.path.exists(tour):
+        return SKIP
+    d = work("tour")
+    j = os.path.join(d, "t.json")
+    p = run_mw(["--", tour], j)
+    check(p.returncode == 0, f"tour exited {p.returncode}: {p.stderr[-1500:]}")
+    ev = load(j)
+    big = [e for e in calls(ev, "mmap") if e["length"] >= 1 << 20 and e["caller"] and "malloc in main" in e["caller"]]
+    check(big and "layout-tour.c:" in big[0]["caller"], "the large malloc is not attributed to main")
+    check([e for e in ev if "mprotect makes written memory executable" in e["findings"]], "no W^X finding")
+    no_mismatch(ev)
+
+
+def main():
+    global A
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mapwatch", required=True)
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("test")
+    A = ap.parse_args()
+    fn = globals().get("t_" + A.test)
+    if not fn:
+        print(f"no test {A.test}")
+        return 2
+    try:
+        r = fn()
+    except Fail as e:
+        print(f"FAIL {A.test}: {e}")
+        return 1
+    if r == SKIP:
+        print(f"SKIP {A.test}")
+        return SKIP
+    print(f"PASS {A.test}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
