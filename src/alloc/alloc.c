@@ -46,11 +46,13 @@ size_t small_usable_size(const void *ptr) {
     if (pg == &invalid_page) return 0;
     uint64_t i = page_block_index(pg, p, pg->start);
     if (i > pg->div_last || i >= pg->capacity) return 0;
+    if (small_block_is_free(pg, p)) return SIZE_MAX; /* freed: callers report it */
     return pg->block_size;
 }
 
 static size_t usable_or_die(const void *p, enum heap_bug bug) {
     size_t s = small_usable_size(p);
+    if (s == SIZE_MAX) fatal_bug(bug, p, -1, 0);
     if (s) return s;
     s = large_usable_size(p);
     if (s) return s;
@@ -66,6 +68,7 @@ MAPALLOC_EXPORT void *mapalloc_realloc(void *p, size_t n) {
     if (!p) return malloc_inline(n);
     if (n == 0) { mapalloc_free(p); return NULL; }
     size_t old = small_usable_size(p);
+    if (old == SIZE_MAX) fatal_bug(BUG_INVALID_REALLOC, p, -1, 0);
     if (old) {
         /* Stay in the block while the new size still belongs to its class or
          * shrinks by less than half. */

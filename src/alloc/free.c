@@ -30,6 +30,18 @@ static void check_not_free(page_t *pg, block_t *b) {
 
 static bool looks_free(uintptr_t p) { return ((block_t *)p)->free_mark == free_key; }
 
+/* Whether the block at p is free now (exact when it carries the free mark;
+ * another thread's lists are read only through the lock-free list). */
+bool small_block_is_free(page_t *pg, uintptr_t p) {
+    if (!looks_free(p)) return false;
+    block_t *b = (block_t *)p;
+    heap_t *owner = pg->region->heap;
+    if (owner != tls_heap && owner->state != HEAP_ABANDONED)
+        return list_contains((block_t *)atomic_load_explicit(&pg->thread_free, memory_order_acquire), b, pg);
+    return list_contains(pg->free, b, pg) || list_contains(pg->local_free, b, pg) ||
+           list_contains((block_t *)atomic_load_explicit(&pg->thread_free, memory_order_acquire), b, pg);
+}
+
 static void local_free(heap_t *h, page_t *pg, block_t *b) {
     b->free_mark = free_key;
     block_set_next(b, pg->local_free);
@@ -77,6 +89,7 @@ static void free_slow_inner(void *ptr) {
     page_t *pg = small_page_of(p, &tag);
     if (!pg) {
         if (tag == TAG_NONE && large_free(ptr)) return;
+        if (tag == TAG_NONE && large_recently_freed(ptr)) fatal_bug(BUG_DOUBLE_FREE, ptr, -1, 0);
         fatal_bug(BUG_INVALID_FREE, ptr, -1, 0);
     }
     uint64_t idx = page_block_index(pg, p, pg->start);

@@ -149,6 +149,7 @@ void heap_collect_abandoned(bool force) INTERNAL;
 void *large_alloc(size_t n, size_t align, bool zero) INTERNAL;
 bool large_free(void *p) INTERNAL;           /* false: not a large block */
 size_t large_usable_size(const void *p) INTERNAL; /* 0: not a large block */
+bool large_recently_freed(const void *p) INTERNAL;
 void *large_realloc(void *p, size_t n) INTERNAL;  /* p must be large */
 size_t large_trim(void) INTERNAL;
 void large_fork_prepare(void) INTERNAL;
@@ -164,7 +165,8 @@ void stat_commit(ptrdiff_t delta) INTERNAL;
 
 /* Lookup of a small block: its page, and whether p is a block start. */
 page_t *small_page_of(uintptr_t p, uint16_t *tag_out) INTERNAL;
-size_t small_usable_size(const void *p) INTERNAL; /* 0 if not a live small block */
+size_t small_usable_size(const void *p) INTERNAL; /* 0 if not a small block start */
+bool small_block_is_free(page_t *pg, uintptr_t p) INTERNAL;
 
 /* Block size for an aligned request served from a size class, or 0 when the
  * request must go to large.c. */

@@ -35,6 +35,10 @@ static size_t table_cap, table_used, table_tombs;
 static cached_t cache[CACHE_SLOTS];
 static size_t cache_count, cache_bytes;
 static size_t live_blocks, live_bytes;
+/* The last large pointers freed, to tell a double free from an invalid one. */
+#define RECENT_FREES 64
+static uintptr_t recent_frees[RECENT_FREES];
+static unsigned recent_next;
 
 static size_t page_round(size_t n) { return (n + OS_PAGE - 1) & ~(size_t)(OS_PAGE - 1); }
 
@@ -166,6 +170,7 @@ bool large_free(void *p) {
     if (!e) { pthread_mutex_unlock(&large_mutex); return false; }
     large_t copy = *e;
     table_remove(e);
+    recent_frees[recent_next++ % RECENT_FREES] = copy.ptr;
     live_blocks--;
     live_bytes -= copy.map_len;
     if (copy.map_len <= opt_large_cache_bytes / 2 && opt_large_cache_ms > 0) {
@@ -187,6 +192,15 @@ bool large_free(void *p) {
     stat_commit(-(ptrdiff_t)copy.map_len);
     atomic_fetch_sub(&stat_reserved, copy.map_len);
     return true;
+}
+
+bool large_recently_freed(const void *p) {
+    pthread_mutex_lock(&large_mutex);
+    bool found = false;
+    for (unsigned i = 0; i < RECENT_FREES; i++) found |= recent_frees[i] == (uintptr_t)p;
+    if (found && table_find((uintptr_t)p)) found = false; /* reused since */
+    pthread_mutex_unlock(&large_mutex);
+    return found;
 }
 
 size_t large_usable_size(const void *p) {
