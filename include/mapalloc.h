@@ -149,8 +149,9 @@ MAPALLOC_EXPORT void *mapalloc_code_write_begin(mapalloc_code_arena *a, void *co
 /* End writing: flip mode makes the pages R-X again (when no other block on
  * them is open), both modes flush the instruction cache for the block
  * (__builtin___clear_cache; a no-op on x86, required on aarch64). Then the
- * block may run. 0, or -1 with errno EINVAL (not an open block) or ENOMEM
- * (the block stays open). */
+ * block may run; in flip mode, only once no other block sharing a page with
+ * it is open. 0, or -1 with errno EINVAL (not an open block) or ENOMEM (the
+ * block stays open). */
 MAPALLOC_EXPORT int mapalloc_code_seal(mapalloc_code_arena *a, void *code);
 /* alloc + write_begin + copy len bytes + seal: the address to run, or NULL
  * with errno as those functions set it. */

@@ -295,6 +295,7 @@ static int denied_child(void) {
     int dual_errno = errno;
     printf("denied: flip -> %p errno %d, dual -> %p errno %d\n", (void *)flip, flip_errno, (void *)dual, dual_errno);
     check_no_wx("denied create");
+    fflush(stdout);
     return flip == NULL && flip_errno == EPERM && dual == NULL && dual_errno == EPERM && failures == 0 ? 0 : 1;
 }
 
