@@ -8,6 +8,9 @@
  *   kill_<point>   a child dies by SIGKILL at <point> inside an operation,
  *                  holding the lock; the survivors go on (no deadlock), the
  *                  heap is repaired exactly once, no block is lost
+ *   kill_random    25 children killed by the parent at arbitrary instants
+ *                  of crash-safe operations: heap consistent after each,
+ *                  exactly the blocks their slots record left at the end
  *   attach_name    an unrelated process (exec'd) attaches by name at the same
  *                  address, reads and frees the creator's blocks; EEXIST when
  *                  the range is taken; ENOENT once the name is removed
@@ -24,6 +27,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -222,6 +226,8 @@ struct world {
     _Atomic(void *) mailbox[MAILBOX];
     _Atomic int stop_after;         /* kill tests: set once the victim is dead */
     _Atomic long sent, received;
+    _Atomic long victim_ops;        /* kill_random: operations the victims completed */
+    _Atomic uint64_t victim_filled; /* kill_random: bit s set while slot s holds a filled block */
 };
 
 /* One random operation of process me. */
@@ -426,6 +432,78 @@ static void test_kill(enum shared_heap_kill_point point, enum victim_op op) {
     mapalloc_shared_close(h);
 }
 
+/* A victim that uses only crash-safe operations, in a loop, until killed:
+ * bit s of victim_filled is set only while slot s holds a completely filled
+ * block (set after filling, cleared before freeing or moving). */
+static _Noreturn void random_victim(mapalloc_shared *h, struct world *w) {
+    rng_state = 0x5deece66dull ^ (uint64_t)getpid();
+    for (;;) {
+        uint64_t r = rnd();
+        int s = (int)((r >> 8) % SLOTS);
+        void **slot = &w->slots[VICTIM][s];
+        uint64_t bit = 1ull << s;
+        if (!*slot) {
+            size_t len = random_size();
+            if (mapalloc_shared_alloc_into(h, len, slot) == 0) {
+                fill(*slot, len, r);
+                atomic_fetch_or(&w->victim_filled, bit);
+            }
+        } else {
+            if ((atomic_load(&w->victim_filled) & bit) && !verify(h, *slot, 0)) _exit(1);
+            atomic_fetch_and(&w->victim_filled, ~bit);
+            if (r % 3 == 0) mapalloc_shared_realloc_into(h, random_size(), slot);
+            else mapalloc_shared_free_from(h, slot);
+        }
+        atomic_fetch_add(&w->victim_ops, 1);
+    }
+}
+
+/* Victims killed by the parent at whatever instant their work has reached,
+ * inside or outside the lock: whatever they were doing, the heap stays
+ * consistent and holds exactly the blocks their slots record. */
+static void test_kill_random(void) {
+    mapalloc_shared *h = mapalloc_shared_create(64u << 20, MAPALLOC_SHARED_ANON, NULL);
+    CHECK(h != NULL);
+    if (!h) return;
+    struct world *w = mapalloc_shared_calloc(h, 1, sizeof *w);
+    CHECK(w != NULL);
+    if (!w) return;
+    pid_t survivors[VICTIM];
+    for (int i = 1; i < VICTIM; i++) survivors[i] = spawn_worker(h, w, i, 2000, true);
+    rng_state = 99;
+    for (int round = 0; round < 25; round++) {
+        long target = atomic_load(&w->victim_ops) + 1 + (long)(rnd() % 300);
+        fflush(NULL);
+        pid_t victim = fork();
+        if (victim == 0) random_victim(h, w);
+        while (atomic_load(&w->victim_ops) < target) sched_yield();   /* wait for progress, not for time */
+        kill(victim, SIGKILL);
+        int status;
+        CHECK(waitpid(victim, &status, 0) == victim && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+        CHECK(mapalloc_shared_check(h, NULL) == 0);
+    }
+    atomic_store(&w->stop_after, 1);
+    CHECK(worker(h, w, 0, 2000, false) == 0);
+    for (int i = 1; i < VICTIM; i++) reap_ok(survivors[i]);
+    drain_mailbox(h, w);
+    struct mapalloc_shared_stats st;
+    CHECK(mapalloc_shared_check(h, &st) == 0);
+    size_t held = 0;
+    for (int s = 0; s < SLOTS; s++) {
+        void *p = w->slots[VICTIM][s];
+        if (!p) continue;
+        held++;
+        if (atomic_load(&w->victim_filled) & (1ull << s)) CHECK(verify(h, p, 0));
+    }
+    printf("kill_random: 25 victims killed, %llu died holding the lock (%llu mid-transaction); %zu blocks in their slots\n",
+           (unsigned long long)st.recoveries, (unsigned long long)st.replays, held);
+    CHECK(st.used_blocks == 1 + held);
+    for (int s = 0; s < SLOTS; s++) CHECK(mapalloc_shared_free_from(h, &w->slots[VICTIM][s]) == 0);
+    mapalloc_shared_free(h, w);
+    heap_whole(h, 0);
+    mapalloc_shared_close(h);
+}
+
 /* --- Attaching from an unrelated process. ------------------------------ */
 
 static const char creator_text[] = "written by the creator";
@@ -524,6 +602,7 @@ int main(int argc, char **argv) {
     else if (strcmp(name, "fork_stress") == 0) test_fork_stress();
     else if (strcmp(name, "attach_name") == 0) test_attach_name();
     else if (strcmp(name, "attach_fd") == 0) test_attach_fd();
+    else if (strcmp(name, "kill_random") == 0) test_kill_random();
     else {
         known = false;
         for (size_t i = 0; i < sizeof kills / sizeof kills[0]; i++)
