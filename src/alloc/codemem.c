@@ -2,12 +2,12 @@
  * packed into chunks of a few pages; no page is ever writable and executable
  * at once: either flipped RW<->R-X around writes (flip mode) or mapped twice
  * from one memfd, an RW view and an R-X view (dual mode).
- * May call: os.h (every mapping and protection change), error.h, pthreads.
+ * May call: os.h (every mapping and protection change), error.h, process_init
+ * (internal.h), pthreads.
  */
 #define _GNU_SOURCE
 #include "mapalloc.h"
-#include "error.h"
-#include "os.h"
+#include "internal.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -210,6 +210,7 @@ static bool close_block(struct mapalloc_code_arena *a, struct code_chunk *c, siz
 
 mapalloc_code_arena *mapalloc_code_create(enum mapalloc_code_mode mode) {
     if (mode != MAPALLOC_CODE_FLIP && mode != MAPALLOC_CODE_DUAL) { errno = EINVAL; return NULL; }
+    process_init();   /* opens mapwatch's event channel, if any */
     size_t len = round_up(sizeof(struct mapalloc_code_arena), os_page_size());
     struct mapalloc_code_arena *a = os_map(NULL, len, OS_REASON_META);
     if (!a) return NULL;

@@ -3,7 +3,7 @@
  * process; one robust process-shared mutex; every metadata change is a
  * journalled transaction so the death of a process mid-operation is repaired
  * by the next one to take the lock.
- * May call: os.h (mappings, files), error.h, pthreads.
+ * May call: os.h (mappings, files), error.h, process_init (internal.h), pthreads.
  *
  * Layout of the mapping (offsets from its start, which is the header):
  *   [header][block][block]...[block][sentinel]
@@ -33,8 +33,7 @@
  */
 #define _GNU_SOURCE
 #include "mapalloc.h"
-#include "error.h"
-#include "os.h"
+#include "internal.h"
 #include "shared_heap.h"
 
 #include <errno.h>
@@ -615,6 +614,7 @@ static bool init_heap(struct sh_header *h, size_t size, int kind) {
 }
 
 mapalloc_shared *mapalloc_shared_create(size_t size, int flags, const char *name) {
+    process_init();   /* opens mapwatch's event channel, if any */
     size_t page = os_page_size();
     if (flags != MAPALLOC_SHARED_ANON && flags != MAPALLOC_SHARED_MEMFD && flags != MAPALLOC_SHARED_NAMED) {
         errno = EINVAL;
@@ -665,6 +665,7 @@ fail: {
 
 /* Map the heap behind fd at the address its creator recorded. */
 static mapalloc_shared *attach(int fd) {
+    process_init();   /* opens mapwatch's event channel, if any */
     size_t page = os_page_size();
     int64_t file_size = os_fd_size(fd);
     if (file_size < 0) return NULL;
