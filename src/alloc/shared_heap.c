@@ -308,7 +308,16 @@ static int sh_lock(struct sh_header *h) {
     return 0;
 }
 
-static void sh_unlock(struct sh_header *h) { pthread_mutex_unlock(&h->lock); }
+static int check_locked(struct sh_header *h, struct mapalloc_shared_stats *s);
+
+static void sh_unlock(struct sh_header *h) {
+#if MAPALLOC_DEBUG_CHECKS
+    /* Debug builds walk the whole heap after every operation. */
+    struct mapalloc_shared_stats s = {0};
+    if (check_locked(h, &s) != 0) fatal_msg("shared heap invariant broken", h);
+#endif
+    pthread_mutex_unlock(&h->lock);
+}
 
 /* The block offset of payload p; aborts if p is not a live block. */
 static uint64_t block_of(struct sh_header *h, const void *p) {
