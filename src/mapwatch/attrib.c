@@ -5,6 +5,7 @@
 
 #include "util.h"
 
+#include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +144,32 @@ struct frame_info {
     int line;
 };
 
+/* Without .debug_aranges (clang does not emit them) libdw cannot map an
+ * address to its compilation unit: look through the units' ranges. */
+static void src_by_cu_scan(Dwfl_Module *m, Dwarf_Addr pc, struct frame_info *fi)
+{
+    Dwarf_Addr bias = 0;
+    Dwarf *dw = dwfl_module_getdwarf(m, &bias);
+    if (!dw)
+        return;
+    Dwarf_Off off = 0, next;
+    size_t header;
+    while (dwarf_nextcu(dw, off, &next, &header, NULL, NULL, NULL) == 0) {
+        Dwarf_Die cu;
+        if (dwarf_offdie(dw, off + header, &cu) && dwarf_haspc(&cu, pc - bias) > 0) {
+            Dwarf_Line *line = dwarf_getsrc_die(&cu, pc - bias);
+            int lineno = 0;
+            const char *file = line ? dwarf_linesrc(line, NULL, NULL) : NULL;
+            if (file && dwarf_lineno(line, &lineno) == 0) {
+                fi->file = base_name(file);
+                fi->line = lineno;
+            }
+            return;
+        }
+        off = next;
+    }
+}
+
 static void describe(Dwfl *dwfl, Dwarf_Addr pc, struct frame_info *fi)
 {
     memset(fi, 0, sizeof *fi);
@@ -160,16 +187,21 @@ static void describe(Dwfl *dwfl, Dwarf_Addr pc, struct frame_info *fi)
         if (file) {
             fi->file = base_name(file);
             fi->line = line;
+            return;
         }
     }
+    src_by_cu_scan(m, pc, fi);
 }
 
 static const char *clean_symbol(const char *sym)
 {
     if (!sym)
         return "??";
-    while (*sym == '_' && sym[1] == '_')
-        sym += 2;
+    /* glibc's internal names of public functions: __libc_malloc, _IO_puts. */
+    static const char *const prefixes[] = { "__libc_", "_IO_", "__" };
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+        if (strncmp(sym, prefixes[i], strlen(prefixes[i])) == 0 && sym[strlen(prefixes[i])])
+            return sym + strlen(prefixes[i]);
     return sym;
 }
 

@@ -195,7 +195,7 @@ const char *mw_kind_name(enum mw_kind kind)
 
 const char *mw_size_str(uint64_t bytes, char buf[32])
 {
-    static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+    static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
     double v = (double)bytes;
     unsigned u = 0;
     while (v >= 1024.0 && u + 1 < sizeof units / sizeof units[0]) {
