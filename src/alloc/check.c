@@ -83,6 +83,9 @@ MAPALLOC_EXPORT size_t mapalloc_check_heap(void) {
             if (!locked) pthread_mutex_unlock(&h->adopt_lock);
         }
         live += check_heap(h, h == me || locked);
+        size_t fb, fbytes;
+        foreign_held(h, &fb, &fbytes);
+        live -= fb; /* in a cache of this heap, free: counted as used by their owners */
         if (locked) pthread_mutex_unlock(&h->adopt_lock);
     }
     heaps_unlock();

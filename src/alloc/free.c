@@ -35,6 +35,7 @@ static bool looks_free(uintptr_t p) { return ((block_t *)p)->free_mark == free_k
 bool small_block_is_free(page_t *pg, uintptr_t p) {
     if (!looks_free(p)) return false;
     block_t *b = (block_t *)p;
+    if (tls_heap != &empty_heap && foreign_contains(tls_heap, pg->size_class, b)) return true;
     heap_t *owner = pg->region->heap;
     if (owner != tls_heap && owner->state != HEAP_ABANDONED)
         return list_contains((block_t *)atomic_load_explicit(&pg->thread_free, memory_order_acquire), b, pg);
@@ -113,10 +114,13 @@ static void free_slow_inner(void *ptr) {
         }
         pthread_mutex_unlock(&owner->adopt_lock);
     }
-    /* The owner's lists are its own: only the lock-free list can be checked. */
+    /* The owner's lists are its own: only the lock-free list and this
+     * thread's foreign cache can be checked. */
     if (looks_free(p) &&
-        list_contains((block_t *)atomic_load_explicit(&pg->thread_free, memory_order_acquire), b, pg))
+        (list_contains((block_t *)atomic_load_explicit(&pg->thread_free, memory_order_acquire), b, pg) ||
+         (h != &empty_heap && foreign_contains(h, pg->size_class, b))))
         fatal_bug(BUG_DOUBLE_FREE, ptr, pg->size_class, pg->block_size);
+    if (foreign_push(h, pg, b)) return;
     thread_free_push(pg, b);
 }
 

@@ -139,6 +139,7 @@ void heap_maintenance(heap_t *h, bool force) {
     uint64_t now = os_clock_ms();
     if (!force && now < h->next_maintenance_ms) return;
     h->next_maintenance_ms = now + (opt_purge_delay_ms ? opt_purge_delay_ms / 2 + 1 : 1);
+    if (force) foreign_flush(h);
     heap_collect(h, force);
     region_purge(h, force);
     heap_collect_abandoned(force);
@@ -147,6 +148,7 @@ void heap_maintenance(heap_t *h, bool force) {
 static void heap_thread_done(void *arg) {
     heap_t *h = arg;
     if (!h || h == &empty_heap) return;
+    foreign_flush(h);
     heap_collect(h, true);
     region_purge(h, false);
     tls_heap = &empty_heap;

@@ -101,8 +101,8 @@ static inline void free_in_region(heap_t *h, region_t *r, void *ptr) {
     if (unlikely(b->free_mark == key)) { free_suspect(h, pg, b); return; }
     b->free_mark = key;
     __asm__("" ::: "memory"); /* two plain stores: cheaper than the vector merge compilers make */
-    b->next_enc = (uintptr_t)pg->local_free ^ key;
-    pg->local_free = b;
+    b->next_enc = (uintptr_t)pg->free ^ key;
+    pg->free = b;
     if (unlikely(--pg->used == 0)) page_empty(h, pg);
 }
 
@@ -130,6 +130,13 @@ void page_free_to_region(heap_t *h, page_t *pg) INTERNAL;
 void page_unfull(heap_t *h, page_t *pg) INTERNAL;
 void page_setup_divisor(page_t *pg) INTERNAL;
 void thread_free_push(page_t *pg, block_t *b) INTERNAL;
+bool foreign_push(heap_t *h, page_t *owner_page, block_t *b) INTERNAL;
+bool foreign_contains(heap_t *h, unsigned cls, const block_t *b) INTERNAL;
+void foreign_flush(heap_t *h) INTERNAL;
+/* Blocks and bytes held in h's foreign cache (exact for the caller's own heap,
+ * a snapshot of another thread's counters otherwise). */
+void foreign_held(const heap_t *h, size_t *blocks, size_t *bytes) INTERNAL;
+void heap_point_class(heap_t *h, unsigned cls, page_t *pg) INTERNAL;
 
 page_t *region_alloc_page(heap_t *h, unsigned slices) INTERNAL;
 void region_free_page(heap_t *h, page_t *pg) INTERNAL;

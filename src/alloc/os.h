@@ -60,7 +60,6 @@ uint64_t os_clock_ms(void);
 /* Write a message to stderr without allocating. */
 void os_write_stderr(const char *msg, size_t len);
 
-#endif
 
 /* --- Shared and code memory (codemem.c, shared_heap.c). ------------------- */
 /* Create an anonymous memory file (memfd_create, falling back to an unlinked
@@ -100,3 +99,5 @@ int os_shm_open(const char *name);
 /* Remove the name; 0, or -1 with errno. */
 int os_shm_unlink(const char *name);
 #endif
+
+#endif /* MAPALLOC_OS_H */

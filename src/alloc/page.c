@@ -110,6 +110,17 @@ static void page_queue_push_back(page_queue_t *q, page_t *pg) {
     q->last = pg;
 }
 
+/* Point the class's malloc fast path (class_page and every direct index of
+ * the class) at pg. */
+void heap_point_class(heap_t *h, unsigned cls, page_t *pg) {
+    h->class_page[cls] = pg;
+    if (class_size[cls] <= DIRECT_MAX) {
+        size_t lo = cls > 1 ? class_size[cls - 1] / MIN_ALIGN + 1 : 0;
+        size_t hi = class_size[cls] / MIN_ALIGN;
+        for (size_t i = lo; i <= hi; i++) h->direct[i] = pg;
+    }
+}
+
 /* Make pg the class's current page (head of its queue, target of direct[]). */
 void heap_set_current(heap_t *h, unsigned cls, page_t *pg) {
     page_queue_t *q = &h->queues[cls];
@@ -117,22 +128,69 @@ void heap_set_current(heap_t *h, unsigned cls, page_t *pg) {
         page_queue_remove(q, pg);
         page_queue_push_front(q, pg);
     }
-    h->class_page[cls] = pg;
-    if (class_size[cls] <= DIRECT_MAX) {
-        /* Every direct index whose class is cls. */
-        size_t lo = cls > 1 ? class_size[cls - 1] / MIN_ALIGN + 1 : 0;
-        size_t hi = class_size[cls] / MIN_ALIGN;
-        for (size_t i = lo; i <= hi; i++) h->direct[i] = pg;
-    }
+    heap_point_class(h, cls, pg);
 }
 
 static void heap_clear_current(heap_t *h, unsigned cls) {
     page_t *next = h->queues[cls].first;
-    if (next) { heap_set_current(h, cls, next); return; }
-    h->class_page[cls] = &empty_page;
-    if (class_size[cls] <= DIRECT_MAX) {
-        size_t lo = cls > 1 ? class_size[cls - 1] / MIN_ALIGN + 1 : 0;
-        for (size_t i = lo; i <= class_size[cls] / MIN_ALIGN; i++) h->direct[i] = &empty_page;
+    if (next) heap_set_current(h, cls, next);
+    else heap_point_class(h, cls, &empty_page);
+}
+
+/* ---- The foreign cache (see heap_t.foreign) ---- */
+
+bool foreign_push(heap_t *h, page_t *owner_page, block_t *b) {
+    if (h == &empty_heap) return false;
+    unsigned cls = owner_page->size_class;
+    page_t *fp = &h->foreign[cls];
+    uint32_t held = fp->capacity - fp->used;
+    if (held >= FOREIGN_MAX_BLOCKS || (size_t)(held + 1) * class_size[cls] > FOREIGN_MAX_BYTES) return false;
+    if (held == 0) fp->capacity = fp->used = 0;
+    fp->flags = PAGE_FOREIGN;
+    fp->size_class = (uint8_t)cls;
+    b->free_mark = free_key;
+    block_set_next(b, fp->free);
+    fp->free = b;
+    fp->capacity++;
+    if (h->class_page[cls] != fp) heap_point_class(h, cls, fp);
+    return true;
+}
+
+bool foreign_contains(heap_t *h, unsigned cls, const block_t *b) {
+    uint32_t n = 0;
+    for (block_t *x = h->foreign[cls].free; x && n <= FOREIGN_MAX_BLOCKS; x = block_next(x), n++)
+        if (x == b) return true;
+    return false;
+}
+
+void foreign_held(const heap_t *h, size_t *blocks, size_t *bytes) {
+    size_t bl = 0, by = 0;
+    for (unsigned cls = 1; cls < CLASS_COUNT; cls++) {
+        const page_t *fp = &h->foreign[cls];
+        uint32_t n = __atomic_load_n(&fp->capacity, __ATOMIC_RELAXED) - __atomic_load_n(&fp->used, __ATOMIC_RELAXED);
+        if (n > FOREIGN_MAX_BLOCKS) continue; /* torn read of another thread's counters */
+        bl += n;
+        by += (size_t)n * class_size[cls];
+    }
+    *blocks = bl;
+    *bytes = by;
+}
+
+/* Send every cached foreign block home (thread exit, trim). */
+void foreign_flush(heap_t *h) {
+    for (unsigned cls = 1; cls < CLASS_COUNT; cls++) {
+        page_t *fp = &h->foreign[cls];
+        block_t *next;
+        for (block_t *b = fp->free; b; b = next) {
+            next = block_next(b);
+            uint16_t tag;
+            page_t *pg = small_page_of((uintptr_t)b, &tag);
+            if (!pg) fatal_bug(BUG_FREELIST_CORRUPT, b, (int)cls, class_size[cls]);
+            thread_free_push(pg, b);
+        }
+        fp->free = NULL;
+        fp->capacity = fp->used = 0;
+        if (h->class_page[cls] == fp) heap_clear_current(h, cls);
     }
 }
 
@@ -200,6 +258,11 @@ void *page_alloc_block(heap_t *h, unsigned cls) {
     }
     if (unlikely((++h->slow_calls & 63) == 0)) heap_maintenance(h, false);
     page_queue_t *q = &h->queues[cls];
+    if (h->class_page[cls]->flags & PAGE_FOREIGN) {
+        /* The foreign cache ran dry: back to the class's own pages. */
+        h->foreign[cls].capacity = h->foreign[cls].used = 0;
+        heap_clear_current(h, cls);
+    }
     for (int attempt = 0; attempt < 2; attempt++) {
         page_t *next;
         for (page_t *pg = q->first; pg; pg = next) {

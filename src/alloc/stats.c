@@ -29,6 +29,10 @@ static void count_in_use(size_t *bytes, size_t *blocks) {
                 bl += pg->used;
             }
         }
+        size_t fb, fbytes;
+        foreign_held(h, &fb, &fbytes);
+        bl -= fb;
+        by -= fbytes;
     }
     heaps_unlock();
     *bytes = by;

@@ -70,7 +70,7 @@ typedef struct block_s {
 
 enum page_flag {
     PAGE_IN_FULL = 1,      /* on the heap's full list, not in a class queue */
-    PAGE_HUGE_ALIGN = 2,   /* reserved */
+    PAGE_FOREIGN = 2,      /* a heap's cache of other heaps' blocks (heap_t.foreign) */
 };
 
 typedef struct page_s {
@@ -131,7 +131,16 @@ typedef struct heap_s {
     struct heap_s *next_all;          /* global list of heaps */
     struct heap_s *next_abandoned;
     pthread_mutex_t adopt_lock;       /* held by whoever collects an abandoned heap */
+    /* Blocks of other heaps this thread freed, kept (up to FOREIGN_MAX_BYTES
+     * a class) for its own next mallocs of the class, as tcmalloc's thread
+     * caches do: the block is hot in this thread's cache. Pseudo-pages: only
+     * free, used (pops) and capacity (pushes) are meaningful; for the owner
+     * page the block stays in use until it comes home. */
+    page_t foreign[CLASS_COUNT];
 } heap_t;
+
+#define FOREIGN_MAX_BYTES (32u << 10)
+#define FOREIGN_MAX_BLOCKS 64u
 
 /* The block size of each class, and the class of each direct-table index. */
 extern const uint32_t class_size[CLASS_COUNT];
