@@ -361,16 +361,18 @@ def run_once(ctx, workload, alloc):
         timer.cancel()
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped already; keep Popen quiet
     maxrss = usage.ru_maxrss
+    cpu = usage.ru_utime + usage.ru_stime
     if ctx.spawn:
         try:
             fields = dict(kv.split("=") for kv in read_text(res_path).split())
             status = int(fields["status"])
             maxrss = int(fields["maxrss_kib"])
             wall = float(fields["wall_s"])
+            cpu = float(fields["cpu_s"])
         except (OSError, KeyError, ValueError):
             pass  # spawn itself was killed (timeout): keep what wait4 said
     code = os.waitstatus_to_exitcode(status)
-    run = {"wall_s": wall, "maxrss_kib": maxrss, "exit": code,
+    run = {"wall_s": wall, "cpu_s": cpu, "maxrss_kib": maxrss, "exit": code,
            "end_rss_kib": "", "status": "ok", "reason": ""}
     run["stdout"] = "" if stdout_path else read_text(out_path)
     stderr = read_text(err_path)
@@ -444,6 +446,14 @@ def mapalloc_version():
     return "git " + p.stdout.strip() if p.returncode == 0 and p.stdout.strip() else "unknown"
 
 
+def loadavg():
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "?"
+
+
 def machine():
     cpu = "unknown"
     try:
@@ -513,6 +523,7 @@ def summarize(runs, workloads, allocs):
             bad = [r for r in runs if r["workload"] == w and r["alloc"] == a and r["status"] != "ok"]
             ends = [r["end_rss_kib"] for r in ok if r["end_rss_kib"] != ""]
             table[(w, a)] = {"time": median([r["wall_s"] for r in ok]),
+                             "cpu": median([r["cpu_s"] for r in ok]),
                              "rss": median([r["maxrss_kib"] / 1024.0 for r in ok]),
                              "end_rss": median([e / 1024.0 for e in ends]) if ends else None,
                              "n": len(ok), "failed": len(bad)}
@@ -533,7 +544,8 @@ def markdown(ctx, runs, table, workloads, allocs, ref, cg, failures):
     L.append("# Benchmark results")
     L.append("")
     L.append("- Date: %s" % ctx.started.strftime("%Y-%m-%d %H:%M UTC"))
-    L.append("- Machine: %s" % machine())
+    L.append("- Machine: %s; load average %s at the start, %s at the end (other load "
+             "distorts times)" % (machine(), ctx.load_start, loadavg()))
     L.append("- Run: `%s`; %s mode, %d repetitions, %d threads, scale %g, allocators in rotated "
              "round-robin order" % (ctx.cmdline, "quick" if ctx.quick else "full", ctx.reps,
                                     ctx.threads, ctx.scale))
@@ -590,6 +602,10 @@ def markdown(ctx, runs, table, workloads, allocs, ref, cg, failures):
 
     section("Wall time (median seconds, ratio to %s)" % ref, "time", "%.3f")
     section("Peak RSS (median MiB, ratio to %s)" % ref, "rss", "%.1f")
+    L.append("CPU time (user + system) is less disturbed than wall time by other load on the "
+             "machine; for the multi-threaded workloads it also counts spinning and lock waits.")
+    L.append("")
+    section("CPU time (median seconds, ratio to %s)" % ref, "cpu", "%.3f")
     mem = [w for w in workloads if any(table[(w, a)]["end_rss"] is not None for a in allocs)]
     if "memshape" in mem:
         L.append("## Memory given back (memshape: RSS after the work, median MiB)")
@@ -759,6 +775,7 @@ def main():
               file=sys.stderr)
         ctx.spawn = None
     ctx.started = datetime.datetime.now(datetime.timezone.utc)
+    ctx.load_start = loadavg()
     ctx.cmdline = "python3 bench/run.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     os.makedirs(ctx.tmp, exist_ok=True)
     # A clean environment for the children: no inherited preload or malloc tuning.
@@ -816,8 +833,8 @@ def main():
                 r = run_once(ctx, w, a)
                 r.update(rep=rep, workload=w.name, alloc=a, order=order)
                 runs.append(r)
-                line = "[%3d/%d] rep %d %-10s %-9s %7.3f s %8.1f MiB" % (
-                    done, total, rep, w.name, a, r["wall_s"], r["maxrss_kib"] / 1024.0)
+                line = "[%3d/%d] rep %d %-10s %-9s %7.3f s (cpu %7.3f s) %8.1f MiB" % (
+                    done, total, rep, w.name, a, r["wall_s"], r["cpu_s"], r["maxrss_kib"] / 1024.0)
                 if r["status"] != "ok":
                     line += "  %s: %s" % (r["status"].upper(), r["reason"][:300])
                     line += "\n    reproduce: " + r["repro"]
@@ -836,13 +853,14 @@ def main():
     table = summarize(runs, names, allocs)
     ref = "mapalloc" if "mapalloc" in allocs else allocs[0]
     with open(os.path.join(ctx.out, "results.csv"), "w", newline="") as f:
-        cols = ["rep", "order", "workload", "alloc", "wall_s", "maxrss_kib", "end_rss_kib", "exit",
+        cols = ["rep", "order", "workload", "alloc", "wall_s", "cpu_s", "maxrss_kib", "end_rss_kib", "exit",
                 "status", "reason"]
         wr = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")
         wr.writeheader()
         for r in runs:
             row = dict(r)
             row["wall_s"] = "%.4f" % r["wall_s"]
+            row["cpu_s"] = "%.4f" % r["cpu_s"]
             row["reason"] = r["reason"].replace("\n", " ")[:300]
             wr.writerow(row)
     with open(os.path.join(ctx.out, "results.svg"), "w") as f:

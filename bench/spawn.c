@@ -3,7 +3,8 @@
  * resident high-water mark of the image a process had before execve into its
  * ru_maxrss, so a child forked by the (large) Python runner would report at
  * least the runner's size. spawn forks, execs the command, reaps it with
- * wait4 and writes "status=S maxrss_kib=K wall_s=T" to the result file.
+ * wait4 and writes "status=S maxrss_kib=K wall_s=T cpu_s=C" to the result
+ * file (cpu_s: user + system time of the command and its waited-for children).
  *   usage: spawn RESULT_FILE COMMAND [ARG...]
  */
 #define _GNU_SOURCE
@@ -49,7 +50,9 @@ int main(int argc, char **argv)
         perror("spawn: result file");
         return 125;
     }
-    fprintf(f, "status=%d maxrss_kib=%ld wall_s=%.6f\n", status, ru.ru_maxrss, wall);
+    double cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                 (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+    fprintf(f, "status=%d maxrss_kib=%ld wall_s=%.6f cpu_s=%.6f\n", status, ru.ru_maxrss, wall, cpu);
     fclose(f);
     /* Exit like the child did, so a plain caller sees its status too. */
     if (WIFEXITED(status))
