@@ -1,25 +1,47 @@
-/* attrib.c: stack walks with elfutils libdwfl (Dwfl attached to the traced
- * process, which we keep ptrace-stopped while walking). One Dwfl per process,
- * its module list refreshed when a PC falls outside every known module. */
+/* attrib.c: stack walks with elfutils libdwfl of a thread we keep
+ * ptrace-stopped. One Dwfl per process, its module list refreshed when a PC
+ * falls outside every known module; registers and stack memory are handed to
+ * libdwfl by our own thread callbacks (one GETREGS, one bulk stack read). */
 #include "attrib.h"
 
 #include "util.h"
 
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/user.h>
 
 #define MAX_FRAMES 24
 
+#define STACK_WINDOW (16 * 1024)
+#define PC_CACHE 1024 /* direct-mapped: call sites repeat, and libdwfl's symbol lookup is a linear scan */
+
+struct frame_info {
+    Dwarf_Addr pc;
+    bool valid, user, has_src;
+    const char *module;   /* owned by the Dwfl: the cache is cleared whenever modules are re-reported */
+    const char *symbol;
+    const char *file;
+    int line;
+};
+
+/* One traced process: its Dwfl and, during a walk, the thread's stack copy. */
 struct proc {
     pid_t tgid;
     Dwfl *dwfl;
-    bool attached;
+    pid_t tid;                 /* the thread being walked */
+    uint64_t stack_base;
+    size_t stack_len;
+    unsigned char stack[STACK_WINDOW];
+    struct frame_info cache[PC_CACHE];
 };
 
 struct mw_attrib {
-    struct proc *procs;
+    struct proc **procs;
     size_t count, cap;
     int depth;
 };
@@ -30,6 +52,73 @@ static const Dwfl_Callbacks callbacks = {
     .find_elf = dwfl_linux_proc_find_elf,
     .find_debuginfo = dwfl_standard_find_debuginfo,
     .debuginfo_path = &debuginfo_path,
+};
+
+/* ---- thread state for libdwfl, read in bulk ----------------------------
+ * libdwfl's own process backend reads the stack a word at a time with
+ * PTRACE_PEEKDATA; one process_vm_readv of the top of the stack serves
+ * nearly every read of a short walk. */
+
+static bool read_remote(pid_t tid, uint64_t addr, void *buf, size_t len, size_t *got)
+{
+    struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)addr, len };
+    ssize_t n = process_vm_readv(tid, &local, 1, &remote, 1, 0);
+    *got = n > 0 ? (size_t)n : 0;
+    return n > 0;
+}
+
+static pid_t cb_next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
+{
+    (void)dwfl;
+    struct proc *p = arg;
+    if (*thread_argp)
+        return 0;
+    *thread_argp = p;
+    return p->tid;
+}
+
+static bool cb_get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_argp)
+{
+    (void)dwfl;
+    (void)tid;
+    *thread_argp = arg;
+    return true;
+}
+
+static bool cb_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
+{
+    (void)dwfl;
+    struct proc *p = arg;
+    if (addr >= p->stack_base && addr + sizeof *result <= p->stack_base + p->stack_len) {
+        memcpy(result, p->stack + (addr - p->stack_base), sizeof *result);
+        return true;
+    }
+    size_t got;
+    return read_remote(p->tid, addr, result, sizeof *result, &got) && got == sizeof *result;
+}
+
+static bool cb_set_initial_registers(Dwfl_Thread *thread, void *arg)
+{
+    struct proc *p = arg;
+    struct user_regs_struct r;
+    if (ptrace(PTRACE_GETREGS, p->tid, 0L, &r) != 0)
+        return false;
+    /* DWARF numbering on x86-64: rax rdx rcx rbx rsi rdi rbp rsp r8-r15, then the return address. */
+    Dwarf_Word regs[17] = { r.rax, r.rdx, r.rcx, r.rbx, r.rsi, r.rdi, r.rbp, r.rsp,
+                            r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rip };
+    p->stack_base = r.rsp;
+    read_remote(p->tid, r.rsp, p->stack, sizeof p->stack, &p->stack_len);
+    if (!dwfl_thread_state_registers(thread, 0, 17, regs))
+        return false;
+    dwfl_thread_state_register_pc(thread, r.rip);
+    return true;
+}
+
+static const Dwfl_Thread_Callbacks thread_callbacks = {
+    .next_thread = cb_next_thread,
+    .get_thread = cb_get_thread,
+    .memory_read = cb_memory_read,
+    .set_initial_registers = cb_set_initial_registers,
 };
 
 struct mw_attrib *mw_attrib_new(int depth)
@@ -43,11 +132,12 @@ static void proc_end(struct proc *p)
 {
     if (p->dwfl)
         dwfl_end(p->dwfl);
-    p->dwfl = NULL;
+    free(p);
 }
 
 static bool report_modules(struct proc *p)
 {
+    memset(p->cache, 0, sizeof p->cache);
     dwfl_report_begin(p->dwfl);
     int rc = dwfl_linux_proc_report(p->dwfl, p->tgid);
     dwfl_report_end(p->dwfl, NULL, NULL);
@@ -57,29 +147,28 @@ static bool report_modules(struct proc *p)
 static struct proc *proc_get(struct mw_attrib *a, pid_t tgid)
 {
     for (size_t i = 0; i < a->count; i++)
-        if (a->procs[i].tgid == tgid && a->procs[i].dwfl)
-            return &a->procs[i];
+        if (a->procs[i]->tgid == tgid)
+            return a->procs[i];
+    struct proc *p = calloc(1, sizeof *p);
+    p->tgid = tgid;
+    p->dwfl = dwfl_begin(&callbacks);
+    if (!p->dwfl || !report_modules(p) || !dwfl_attach_state(p->dwfl, NULL, tgid, &thread_callbacks, p)) {
+        proc_end(p);
+        return NULL;
+    }
     if (a->count == a->cap) {
         a->cap = a->cap ? a->cap * 2 : 8;
         a->procs = realloc(a->procs, a->cap * sizeof *a->procs);
     }
-    struct proc *p = &a->procs[a->count++];
-    memset(p, 0, sizeof *p);
-    p->tgid = tgid;
-    p->dwfl = dwfl_begin(&callbacks);
-    if (!p->dwfl || !report_modules(p) || dwfl_linux_proc_attach(p->dwfl, tgid, true) != 0) {
-        proc_end(p);
-        a->count--;
-        return NULL;
-    }
+    a->procs[a->count++] = p;
     return p;
 }
 
 void mw_attrib_forget(struct mw_attrib *a, pid_t tgid)
 {
     for (size_t i = 0; i < a->count; i++) {
-        if (a->procs[i].tgid == tgid) {
-            proc_end(&a->procs[i]);
+        if (a->procs[i]->tgid == tgid) {
+            proc_end(a->procs[i]);
             a->procs[i] = a->procs[--a->count];
             return;
         }
@@ -91,26 +180,9 @@ void mw_attrib_free(struct mw_attrib *a)
     if (!a)
         return;
     for (size_t i = 0; i < a->count; i++)
-        proc_end(&a->procs[i]);
+        proc_end(a->procs[i]);
     free(a->procs);
     free(a);
-}
-
-struct walk {
-    Dwarf_Addr pcs[MAX_FRAMES];
-    int count, max;
-};
-
-static int frame_cb(Dwfl_Frame *frame, void *arg)
-{
-    struct walk *w = arg;
-    Dwarf_Addr pc;
-    bool activation;
-    if (!dwfl_frame_pc(frame, &pc, &activation))
-        return DWARF_CB_ABORT;
-    /* A return address points after the call: look up the call itself. */
-    w->pcs[w->count++] = activation ? pc : pc - 1;
-    return w->count < w->max ? DWARF_CB_OK : DWARF_CB_ABORT;
 }
 
 static const char *base_name(const char *path)
@@ -137,11 +209,12 @@ static bool is_allocator_symbol(const char *sym)
     return sym && (strncmp(sym, "mapalloc_", 9) == 0 || strncmp(sym, "ma_", 3) == 0);
 }
 
-struct frame_info {
-    const char *module;
-    const char *symbol;
-    const char *file;
-    int line;
+struct walk {
+    struct proc *proc;
+    Dwarf_Addr pcs[MAX_FRAMES];
+    int count, max;
+    bool stale;       /* a PC outside every reported module */
+    bool found_user;  /* stopped at the program's own frame */
 };
 
 /* Without .debug_aranges (clang does not emit them) libdw cannot map an
@@ -170,17 +243,36 @@ static void src_by_cu_scan(Dwfl_Module *m, Dwarf_Addr pc, struct frame_info *fi)
     }
 }
 
-static void describe(Dwfl *dwfl, Dwarf_Addr pc, struct frame_info *fi)
+/* The module, symbol and whether it is the program's own code, for one PC. */
+static struct frame_info *lookup(struct proc *p, Dwarf_Addr pc)
 {
+    struct frame_info *fi = &p->cache[(pc >> 2) % PC_CACHE];
+    if (fi->valid && fi->pc == pc)
+        return fi;
     memset(fi, 0, sizeof *fi);
-    Dwfl_Module *m = dwfl_addrmodule(dwfl, pc);
+    fi->pc = pc;
+    fi->valid = true;
+    Dwfl_Module *m = dwfl_addrmodule(p->dwfl, pc);
     if (!m)
-        return;
+        return fi;
     const char *mainfile = NULL;
     const char *modname = dwfl_module_info(m, NULL, NULL, NULL, NULL, NULL, &mainfile, NULL);
     fi->module = base_name(mainfile ? mainfile : modname);
     fi->symbol = dwfl_module_addrname(m, pc);
-    Dwfl_Line *l = dwfl_module_getsrc(m, pc);
+    fi->user = !is_system_module(fi->module) && !is_allocator_symbol(fi->symbol);
+    return fi;
+}
+
+/* file:line for a PC, cached like the rest. */
+static void lookup_src(struct proc *p, struct frame_info *fi)
+{
+    if (fi->has_src)
+        return;
+    fi->has_src = true;
+    Dwfl_Module *m = dwfl_addrmodule(p->dwfl, fi->pc);
+    if (!m)
+        return;
+    Dwfl_Line *l = dwfl_module_getsrc(m, fi->pc);
     if (l) {
         int line = 0;
         const char *file = dwfl_lineinfo(l, NULL, &line, NULL, NULL, NULL);
@@ -190,8 +282,34 @@ static void describe(Dwfl *dwfl, Dwarf_Addr pc, struct frame_info *fi)
             return;
         }
     }
-    src_by_cu_scan(m, pc, fi);
+    src_by_cu_scan(m, fi->pc, fi);
 }
+
+/* Walk outwards only as far as the program's own first frame: most of the
+ * cost of attribution is this walk. */
+static int frame_cb(Dwfl_Frame *frame, void *arg)
+{
+    struct walk *w = arg;
+    Dwarf_Addr pc;
+    bool activation;
+    if (!dwfl_frame_pc(frame, &pc, &activation))
+        return DWARF_CB_ABORT;
+    /* A return address points after the call: look up the call itself. */
+    if (!activation)
+        pc--;
+    w->pcs[w->count++] = pc;
+    const struct frame_info *fi = lookup(w->proc, pc);
+    if (!fi->module) {
+        w->stale = w->count == 1 || pc > 4096; /* 0 or tiny: the end of the stack */
+        return DWARF_CB_ABORT;
+    }
+    if (fi->user) {
+        w->found_user = true;
+        return DWARF_CB_ABORT;
+    }
+    return w->count < w->max ? DWARF_CB_OK : DWARF_CB_ABORT;
+}
+
 
 static const char *clean_symbol(const char *sym)
 {
@@ -210,27 +328,30 @@ char *mw_attrib_caller(struct mw_attrib *a, pid_t tgid, pid_t tid)
     struct proc *p = proc_get(a, tgid);
     if (!p)
         return NULL;
-    struct walk w = { .max = a->depth };
+    p->tid = tid;
+    struct walk w = { .proc = p, .max = a->depth };
     dwfl_getthread_frames(p->dwfl, tid, frame_cb, &w);
     /* New libraries appear as the program runs, and a walk through a module
      * we have not reported goes astray: refresh and walk again. */
-    bool stale = w.count == 0;
-    for (int i = 0; i < w.count && !stale; i++)
-        stale = !dwfl_addrmodule(p->dwfl, w.pcs[i]);
-    if (stale) {
+    if (w.stale || w.count == 0) {
         report_modules(p);
-        w.count = 0;
+        w = (struct walk){ .proc = p, .max = a->depth };
         dwfl_getthread_frames(p->dwfl, tid, frame_cb, &w);
     }
     if (w.count == 0)
         return NULL;
+    /* Copies: two PCs of one walk may share a cache slot. */
     struct frame_info frames[MAX_FRAMES];
     int user = -1;
     for (int i = 0; i < w.count; i++) {
-        describe(p->dwfl, w.pcs[i], &frames[i]);
-        if (user < 0 && frames[i].module && !is_system_module(frames[i].module) &&
-            !is_allocator_symbol(frames[i].symbol))
+        frames[i] = *lookup(p, w.pcs[i]);
+        if (user < 0 && frames[i].user)
             user = i;
+    }
+    if (user >= 0) {
+        struct frame_info *cached = lookup(p, w.pcs[user]);
+        lookup_src(p, cached);
+        frames[user] = *cached;
     }
     struct mw_buf b = { 0 };
     if (user >= 0) {
