@@ -60,20 +60,42 @@ bool mw_allocchan_parse(const char *line, char syscall[16], uint64_t *addr, uint
     return true;
 }
 
+static bool joinable(const struct mw_event *ev, const struct pending *p)
+{
+    return ev->type == MW_EV_SYSCALL && !ev->reason[0] && strcmp(ev->syscall, p->syscall) == 0;
+}
+
+static void join(struct mw_event *ev, const struct pending *p, void (*joined)(struct mw_event *, void *), void *arg)
+{
+    snprintf(ev->reason, sizeof ev->reason, "%s", p->reason);
+    if (joined)
+        joined(ev, arg);
+}
+
+/* Join by call, address and length; failing that, an mmap whose range
+ * contains the announced one (an allocator maps more than it needs to align a
+ * region, trims the excess and announces the aligned part). */
 static bool try_join(const struct pending *p, struct mw_event *events, size_t count,
                      void (*joined)(struct mw_event *, void *), void *arg)
 {
     size_t stop = count > JOIN_WINDOW ? count - JOIN_WINDOW : 0;
     for (size_t i = count; i-- > stop;) {
         struct mw_event *ev = &events[i];
-        if (ev->type != MW_EV_SYSCALL || ev->reason[0] || strcmp(ev->syscall, p->syscall) != 0)
+        if (!joinable(ev, p))
             continue;
         bool addr_ok = ev->addr == p->addr || ((ev->have & MW_HAVE_NEW) && ev->new_addr == p->addr);
         bool len_ok = ev->length == p->len || ((ev->have & MW_HAVE_NEW) && ev->new_length == p->len);
         if (addr_ok && len_ok) {
-            snprintf(ev->reason, sizeof ev->reason, "%s", p->reason);
-            if (joined)
-                joined(ev, arg);
+            join(ev, p, joined, arg);
+            return true;
+        }
+    }
+    if (strcmp(p->syscall, "mmap") != 0)
+        return false;
+    for (size_t i = count; i-- > stop;) {
+        struct mw_event *ev = &events[i];
+        if (joinable(ev, p) && !ev->err && ev->addr <= p->addr && p->addr + p->len <= ev->addr + ev->length) {
+            join(ev, p, joined, arg);
             return true;
         }
     }

@@ -1,7 +1,8 @@
 /* mw_fakealloc.c: a stand-in for libmapalloc's side channel. When
  * MAPALLOC_EVENT_FD is set it writes "mapalloc <call> <addr> <len> <reason>"
  * after each OS call, as the allocator does: a 31-page "large" block, a
- * "purge" madvise on it, a "guard" page, then unmaps it. Exits 3 without the
+ * "purge" madvise on it, a "guard" page, then unmaps it; then a 37-page "region"
+ * mapped as 74 pages and trimmed, announced as the kept half. Exits 3 without the
  * variable, so the test also proves mapwatch sets it. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,5 +33,12 @@ int main(void)
     report("mprotect", p, 4096, "guard");
     munmap(p, len);
     report("munmap", p, len, "large");
+    /* An aligned region: map twice the size, trim, announce the kept half. */
+    size_t region = 37 * 4096;
+    char *q = mmap(NULL, 2 * region, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (q == MAP_FAILED)
+        return 1;
+    munmap(q, region);
+    report("mmap", q + region, region, "region");
     return 0;
 }

@@ -60,7 +60,7 @@ def no_mismatch(events):
 
 
 def work(name):
-    d = os.path.join(A.work, name)
+    d = os.path.join(A.work, A.test, name)  # per test: CTest runs tests in parallel
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(d)
     return d
@@ -281,7 +281,9 @@ def t_allocator_channel():
     check(len(g) == 1 and g[0]["allocator_reason"] == "guard", f"guard: {g}")
     u = one(ev, "munmap", syscall="munmap", length=31 * PG)
     check(u["allocator_reason"] == "large", f"munmap reason: {u['allocator_reason']}")
-    others = [e for e in calls(ev) if e["allocator_reason"] and e["length"] != 31 * PG and e not in g]
+    r = one(ev, "over-sized region mmap", syscall="mmap", length=74 * PG)
+    check(r["allocator_reason"] == "region", f"trimmed region reason: {r['allocator_reason']}")
+    others = [e for e in calls(ev) if e["allocator_reason"] and e["length"] not in (31 * PG, 74 * PG) and e not in g]
     check(not others, f"reasons given to calls the allocator did not make: {others[:3]}")
     p = run_mw(["--no-allocator-channel", "--", os.path.join(A.bin, "mw_fakealloc")])
     check(p.returncode == 3, "--no-allocator-channel still set the variable")
@@ -370,12 +372,33 @@ def t_tour():
     no_mismatch(ev)
 
 
+def t_tour_mapalloc():
+    """The tour on mapalloc: everything is mmap, and each call carries the
+    allocator's reason from the side channel."""
+    if not A.mapalloc or not os.path.exists(A.mapalloc):
+        return SKIP
+    tour = os.path.normpath(os.path.join(A.bin, "..", "..", "examples", "layout-tour"))
+    d = work("tour_mapalloc")
+    j = os.path.join(d, "t.json")
+    env = dict(os.environ, LD_PRELOAD=A.mapalloc)
+    p = run_mw(["--", tour], j, env=env)
+    check(p.returncode == 0, f"tour on mapalloc exited {p.returncode}: {p.stderr[-1500:]}")
+    ev = load(j)
+    check(not calls(ev, "brk", 128 * 1024), "mapalloc grew the brk heap")
+    large = [e for e in calls(ev, "mmap") if e["allocator_reason"] == "large"]
+    check(large and large[0]["length"] >= 1 << 20, f"no 'large' mapping for the 1 MiB malloc: {large[:1]}")
+    check("layout-tour.c:" in (large[0]["caller"] or ""), f"large block not attributed: {large[0]['caller']}")
+    check("unmatched" not in p.stderr and "0 not matched" in p.stderr, "side-channel lines left unmatched")
+    no_mismatch(ev)
+
+
 def main():
     global A
     ap = argparse.ArgumentParser()
     ap.add_argument("--mapwatch", required=True)
     ap.add_argument("--bin", required=True)
     ap.add_argument("--work", required=True)
+    ap.add_argument("--mapalloc", default="")
     ap.add_argument("test")
     A = ap.parse_args()
     fn = globals().get("t_" + A.test)
