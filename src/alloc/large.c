@@ -40,6 +40,10 @@ static size_t live_blocks, live_bytes;
 static uintptr_t recent_frees[RECENT_FREES];
 static unsigned recent_next;
 
+#define HUGE_PAGE ((size_t)2 << 20)
+#define HUGE_LARGE_MIN ((size_t)4 << 20)
+bool opt_large_thp = true;
+
 static size_t page_round(size_t n) { return (n + OS_PAGE - 1) & ~(size_t)(OS_PAGE - 1); }
 
 static size_t hash_ptr(uintptr_t p) { return (size_t)((p >> 12) * UINT64_C(0x9E3779B97F4A7C15) >> 20); }
@@ -106,16 +110,57 @@ static void cache_expire(bool all) {
     }
 }
 
-/* A cached mapping whose data fits n with bounded waste, or -1. */
+/* The cached mapping to reuse for data_len bytes: the smallest that holds
+ * it, else the largest smaller one of at least a quarter of it (it will be
+ * grown), else -1. Reuse saves the page faults of fresh memory. */
 static int cache_take(size_t data_len, size_t align) {
-    int best = -1;
+    int fit = -1, grow = -1;
     for (size_t i = 0; i < cache_count; i++) {
         size_t d = cache[i].data_len;
-        if (d < data_len || d - data_len > data_len / 4 + (256u << 10)) continue;
         if (cache[i].map & (align - 1)) continue;
-        if (best < 0 || d < cache[best].data_len) best = (int)i;
+        if (d >= data_len) {
+            if (fit < 0 || d < cache[fit].data_len) fit = (int)i;
+        } else if (d >= data_len / 4 && align == OS_PAGE) {
+            if (grow < 0 || d > cache[grow].data_len) grow = (int)i;
+        }
     }
-    return best;
+    return fit >= 0 ? fit : grow;
+}
+
+/* Fit a mapping taken from the cache to data_len bytes: split off a tail of
+ * more than a quarter (a new guard page closes the head; the tail, with the
+ * old guard, goes back to the cache: its pages stay resident for the next
+ * request), or grow it with mremap. false if the kernel refused (the mapping
+ * is then gone). */
+static bool cached_resize(large_t *e, size_t data_len) {
+    if (e->data_len >= data_len) {
+        size_t extra = e->data_len - data_len;
+        if (extra <= data_len / 4 + (256u << 10)) return true;
+        if (!os_protect((uint8_t *)e->map + data_len, guard_len(), OS_PROT_NONE, OS_REASON_GUARD)) return true;
+        uintptr_t tail = e->map + data_len + guard_len();
+        size_t tail_data = extra - guard_len(), tail_map = extra;
+        pthread_mutex_lock(&large_mutex);
+        bool kept = cache_count < CACHE_SLOTS;
+        if (kept) {
+            cache[cache_count++] = (cached_t){tail, tail_map, tail_data, os_clock_ms()};
+            cache_bytes += tail_map;
+        }
+        pthread_mutex_unlock(&large_mutex);
+        if (!kept) os_unmap((void *)tail, tail_map, OS_REASON_LARGE);
+        else { stat_commit((ptrdiff_t)tail_map); atomic_fetch_add(&stat_reserved, tail_map); }
+    } else {
+        uint8_t *nd = os_remap((void *)e->map, e->data_len, data_len + guard_len(), OS_REASON_LARGE);
+        if (!nd) { os_unmap((void *)e->map, e->map_len, OS_REASON_LARGE); return false; }
+        (void)os_protect(nd + data_len, guard_len(), OS_PROT_NONE, OS_REASON_GUARD);
+        os_unmap((uint8_t *)e->map + e->data_len, guard_len(), OS_REASON_GUARD);
+        e->map = e->ptr = (uintptr_t)nd;
+    }
+    ptrdiff_t delta = (ptrdiff_t)(data_len + guard_len()) - (ptrdiff_t)e->map_len;
+    stat_commit(delta);
+    atomic_fetch_add(&stat_reserved, (size_t)delta);
+    e->data_len = data_len;
+    e->map_len = data_len + guard_len();
+    return true;
 }
 
 static size_t guard_len(void) { return OS_PAGE; }
@@ -130,24 +175,37 @@ void *large_alloc(size_t n, size_t align, bool zero) {
     cache_expire(false);
     int c = cache_take(data_len, align);
     if (c >= 0) {
-        e.map = cache[c].map;
+        e.map = e.ptr = cache[c].map;
         e.map_len = cache[c].map_len;
         e.data_len = cache[c].data_len;
         cache_bytes -= e.map_len;
         cache[c] = cache[--cache_count];
-        e.ptr = e.map;
-        if (!table_insert(&e)) { pthread_mutex_unlock(&large_mutex); errno = ENOMEM; return NULL; }
-        live_blocks++;
-        live_bytes += e.map_len;
         pthread_mutex_unlock(&large_mutex);
-        if (zero) memset((void *)e.ptr, 0, n);
-        return (void *)e.ptr;
+        size_t dirty = e.data_len < n ? e.data_len : n; /* grown pages are fresh zeros */
+        if (cached_resize(&e, data_len)) {
+            pthread_mutex_lock(&large_mutex);
+            bool ok = table_insert(&e);
+            if (ok) { live_blocks++; live_bytes += e.map_len; }
+            pthread_mutex_unlock(&large_mutex);
+            if (!ok) { os_unmap((void *)e.map, e.map_len, OS_REASON_LARGE); errno = ENOMEM; return NULL; }
+            if (zero) memset((void *)e.ptr, 0, dirty);
+            return (void *)e.ptr;
+        }
+        stat_commit(-(ptrdiff_t)e.map_len);
+        atomic_fetch_sub(&stat_reserved, e.map_len);
+        e = (large_t){0};
+    } else {
+        pthread_mutex_unlock(&large_mutex);
     }
-    pthread_mutex_unlock(&large_mutex);
 
+    /* Blocks of several huge pages: 2 MiB aligned and advised for transparent
+     * huge pages, so the kernel faults them in 2 MiB at a time. */
+    bool huge = data_len >= HUGE_LARGE_MIN && opt_large_thp;
+    if (huge && align < HUGE_PAGE) align = HUGE_PAGE;
     void *m = align > OS_PAGE ? os_map_aligned(map_len, align, NULL, OS_REASON_LARGE)
                               : os_map(NULL, map_len, OS_REASON_LARGE);
     if (!m) { errno = ENOMEM; return NULL; }
+    if (huge) os_hugepage_advise(m, data_len & ~(HUGE_PAGE - 1));
     if (!os_protect((uint8_t *)m + data_len, guard_len(), OS_PROT_NONE, OS_REASON_GUARD)) {
         /* Out of mappings (vm.max_map_count): serve without the guard. */
     }
@@ -173,7 +231,7 @@ bool large_free(void *p) {
     recent_frees[recent_next++ % RECENT_FREES] = copy.ptr;
     live_blocks--;
     live_bytes -= copy.map_len;
-    if (copy.map_len <= opt_large_cache_bytes / 2 && opt_large_cache_ms > 0) {
+    if (copy.map_len <= opt_large_cache_bytes && opt_large_cache_ms > 0) {
         while (cache_count && (cache_count == CACHE_SLOTS || cache_bytes + copy.map_len > opt_large_cache_bytes)) {
             size_t oldest = 0;
             for (size_t i = 1; i < cache_count; i++)
@@ -245,6 +303,8 @@ void *large_realloc(void *p, size_t n) {
          * the old guard. */
         uint8_t *nd = os_remap((void *)cur.ptr, cur.data_len, new_map, OS_REASON_LARGE);
         if (!nd) goto fail;
+        if (grow >= HUGE_LARGE_MIN && cur.data_len < HUGE_LARGE_MIN && opt_large_thp)
+            os_hugepage_advise(nd, grow);
         if (!os_protect(nd + grow, guard_len(), OS_PROT_NONE, OS_REASON_GUARD)) {
             /* No mapping left for a guard split: keep the page as data. */
         }
