@@ -44,6 +44,8 @@ static unsigned recent_next;
 #define HUGE_LARGE_MIN ((size_t)4 << 20)
 bool opt_large_thp = true;
 
+static size_t guard_len(void) { return OS_PAGE; }
+
 static size_t page_round(size_t n) { return (n + OS_PAGE - 1) & ~(size_t)(OS_PAGE - 1); }
 
 static size_t hash_ptr(uintptr_t p) { return (size_t)((p >> 12) * UINT64_C(0x9E3779B97F4A7C15) >> 20); }
@@ -94,6 +96,15 @@ static void table_remove(large_t *e) {
     table_tombs++;
 }
 
+/* The cache may hold up to an eighth of the bytes of live large blocks (at
+ * least 1 MiB, at most opt_large_cache_bytes): enough for a program cycling
+ * its buffers, little resident waste for one that frees its last big block.
+ * Called with large_mutex held. */
+static size_t cache_limit(void) {
+    size_t limit = live_bytes / 8 > ((size_t)1 << 20) ? live_bytes / 8 : ((size_t)1 << 20);
+    return limit < opt_large_cache_bytes ? limit : opt_large_cache_bytes;
+}
+
 static void cache_evict(size_t i) {
     os_unmap((void *)cache[i].map, cache[i].map_len, OS_REASON_LARGE);
     stat_commit(-(ptrdiff_t)cache[i].map_len);
@@ -140,7 +151,7 @@ static bool cached_resize(large_t *e, size_t data_len) {
         uintptr_t tail = e->map + data_len + guard_len();
         size_t tail_data = extra - guard_len(), tail_map = extra;
         pthread_mutex_lock(&large_mutex);
-        bool kept = cache_count < CACHE_SLOTS;
+        bool kept = cache_count < CACHE_SLOTS && cache_bytes + tail_map <= cache_limit();
         if (kept) {
             cache[cache_count++] = (cached_t){tail, tail_map, tail_data, os_clock_ms()};
             cache_bytes += tail_map;
@@ -162,8 +173,6 @@ static bool cached_resize(large_t *e, size_t data_len) {
     e->map_len = data_len + guard_len();
     return true;
 }
-
-static size_t guard_len(void) { return OS_PAGE; }
 
 void *large_alloc(size_t n, size_t align, bool zero) {
     if (align < OS_PAGE) align = OS_PAGE;
@@ -231,14 +240,15 @@ bool large_free(void *p) {
     recent_frees[recent_next++ % RECENT_FREES] = copy.ptr;
     live_blocks--;
     live_bytes -= copy.map_len;
-    if (copy.map_len <= opt_large_cache_bytes && opt_large_cache_ms > 0) {
-        while (cache_count && (cache_count == CACHE_SLOTS || cache_bytes + copy.map_len > opt_large_cache_bytes)) {
+    size_t limit = cache_limit();
+    if (copy.map_len <= limit && opt_large_cache_ms > 0) {
+        while (cache_count && (cache_count == CACHE_SLOTS || cache_bytes + copy.map_len > limit)) {
             size_t oldest = 0;
             for (size_t i = 1; i < cache_count; i++)
                 if (cache[i].since_ms < cache[oldest].since_ms) oldest = i;
             cache_evict(oldest);
         }
-        if (cache_bytes + copy.map_len <= opt_large_cache_bytes) {
+        if (cache_bytes + copy.map_len <= limit) {
             cache[cache_count++] = (cached_t){copy.map, copy.map_len, copy.data_len, os_clock_ms()};
             cache_bytes += copy.map_len;
             pthread_mutex_unlock(&large_mutex);
