@@ -76,7 +76,11 @@ MAPALLOC_EXPORT void *mapalloc_realloc(void *p, size_t n) {
     } else {
         old = large_usable_size(p);
         if (!old) fatal_bug(BUG_INVALID_REALLOC, p, -1, 0);
-        if (n > opt_large_threshold) return large_realloc(p, n);
+        if (n > opt_large_threshold) {
+            void *q = large_realloc(p, n);
+            if (q) return q;
+            /* The kernel would not move the pages: copy instead. */
+        }
     }
     void *q = malloc_inline(n);
     if (!q) return NULL;

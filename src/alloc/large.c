@@ -214,7 +214,9 @@ void *large_alloc(size_t n, size_t align, bool zero) {
     void *m = align > OS_PAGE ? os_map_aligned(map_len, align, NULL, OS_REASON_LARGE)
                               : os_map(NULL, map_len, OS_REASON_LARGE);
     if (!m) { errno = ENOMEM; return NULL; }
-    if (huge) os_hugepage_advise(m, data_len & ~(HUGE_PAGE - 1));
+    /* The whole data range: advising part of it would split the data into two
+     * mappings, which mremap (realloc) cannot move as one. */
+    if (huge) os_hugepage_advise(m, data_len);
     if (!os_protect((uint8_t *)m + data_len, guard_len(), OS_PROT_NONE, OS_REASON_GUARD)) {
         /* Out of mappings (vm.max_map_count): serve without the guard. */
     }
