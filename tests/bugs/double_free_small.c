@@ -1,0 +1,22 @@
+/* double_free_small.c: freeing a small block twice.
+ * Expected: abort with "mapalloc: double free at <address>" (tests/runner.py checks). */
+#include "mapalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Say which address the bad call gets, then make it. */
+static void announce(const void *p) {
+    printf("address: %p\n", p);
+    fflush(stdout);
+}
+
+int main(void) {
+    char *p = mapalloc_malloc(40);
+    if (!p) return 2;
+    mapalloc_free(p);
+    announce(p);
+    mapalloc_free(p);
+    puts("survived");
+    return 0;
+}

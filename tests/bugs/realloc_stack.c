@@ -1,0 +1,23 @@
+/* realloc_stack.c: realloc of a pointer to the stack.
+ * Expected: abort with "mapalloc: realloc of invalid pointer at <address>" (tests/runner.py checks). */
+#include "mapalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Say which address the bad call gets, then make it. */
+static void announce(const void *p) {
+    printf("address: %p\n", p);
+    fflush(stdout);
+}
+
+int main(void) {
+    char buf[64];
+    char *volatile p = buf;
+    p[0] = 1;
+    announce(p);
+    char *q = mapalloc_realloc(p, 200);
+    printf("realloc returned %p\n", (void *)q);
+    puts("survived");
+    return 0;
+}
