@@ -45,7 +45,7 @@ size_t small_usable_size(const void *ptr) {
     page_t *pg = region_of(p)->slice_page[(p >> SLICE_SHIFT) & (SLICES_PER_REGION - 1)];
     if (pg == &invalid_page) return 0;
     uint64_t i = page_block_index(pg, p, pg->start);
-    if (i > pg->div_last || i >= pg->capacity) return 0;
+    if (i >= LOAD_RELAXED(pg->capacity)) return 0;
     if (small_block_is_free(pg, p)) return SIZE_MAX; /* freed: callers report it */
     return pg->block_size;
 }
@@ -97,10 +97,10 @@ MAPALLOC_EXPORT void *mapalloc_reallocarray(void *p, size_t count, size_t size) 
 
 MAPALLOC_EXPORT int mapalloc_trim(size_t pad) {
     (void)pad;
-    size_t before = atomic_load(&stat_purged);
+    size_t before = atomic_load(&stat_committed);
     heap_t *h = tls_heap;
     if (h != &empty_heap) heap_maintenance(h, true);
     else heap_collect_abandoned(true);
-    size_t large = large_trim();
-    return (atomic_load(&stat_purged) != before || large != 0) ? 1 : 0;
+    large_trim();
+    return atomic_load(&stat_committed) < before ? 1 : 0;
 }

@@ -11,11 +11,12 @@
 #include <errno.h>
 
 static bool list_contains(block_t *list, const block_t *b, const page_t *pg) {
-    uintptr_t lo = pg->start, hi = pg->start + (uintptr_t)pg->capacity * pg->block_size;
+    uint32_t capacity = LOAD_RELAXED(pg->capacity);
+    uintptr_t lo = pg->start, hi = pg->start + (uintptr_t)capacity * pg->block_size;
     size_t steps = 0;
     for (block_t *x = list; x; x = block_next(x)) {
         if (x == b) return true;
-        if ((uintptr_t)x < lo || (uintptr_t)x >= hi || ++steps > pg->capacity)
+        if ((uintptr_t)x < lo || (uintptr_t)x >= hi || ++steps > capacity)
             fatal_bug(BUG_FREELIST_CORRUPT, x, pg->size_class, pg->block_size);
     }
     return false;
@@ -91,11 +92,12 @@ static void free_slow_inner(void *ptr) {
     if (!pg) {
         if (tag == TAG_NONE && large_free(ptr)) return;
         if (tag == TAG_NONE && large_recently_freed(ptr)) fatal_bug(BUG_DOUBLE_FREE, ptr, -1, 0);
+        if (tag == TAG_NONE && large_contains(ptr)) fatal_bug(BUG_INTERIOR_FREE, ptr, -1, 0);
         fatal_bug(BUG_INVALID_FREE, ptr, -1, 0);
     }
     uint64_t idx = page_block_index(pg, p, pg->start);
     if (idx >= pg->reserved) fatal_bug(BUG_INTERIOR_FREE, ptr, pg->size_class, pg->block_size);
-    if (idx >= pg->capacity) fatal_bug(BUG_INVALID_FREE, ptr, pg->size_class, pg->block_size);
+    if (idx >= LOAD_RELAXED(pg->capacity)) fatal_bug(BUG_INVALID_FREE, ptr, pg->size_class, pg->block_size);
     block_t *b = ptr;
     heap_t *h = tls_heap;
     if (tag == h->tag) {

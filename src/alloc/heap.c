@@ -30,7 +30,7 @@ page_t invalid_page = {.check_start = 1, .div_inv = 1, .div_last = 0, .div_shift
 
 static pthread_mutex_t heaps_mutex = PTHREAD_MUTEX_INITIALIZER;
 static heap_t *all_heaps;         /* every heap ever made */
-static heap_t *abandoned;         /* heaps whose thread exited */
+static heap_t *abandoned;         /* heaps whose thread exited (written under heaps_mutex) */
 static heap_t *heaps_by_tag[MAX_HEAPS + 1];
 static uint16_t next_tag = 1;
 static size_t heap_count;
@@ -82,9 +82,9 @@ static heap_t *heap_new_locked(void) {
 heap_t *heap_init_thread(void) {
     process_init();
     heaps_lock();
-    heap_t *h = abandoned;
+    heap_t *h = LOAD_RELAXED(abandoned);
     if (h) {
-        abandoned = h->next_abandoned;
+        STORE_RELAXED(abandoned, h->next_abandoned);
         h->next_abandoned = NULL;
         /* Taking the adopt lock waits for a thread freeing into it. */
         pthread_mutex_lock(&h->adopt_lock);
@@ -157,14 +157,14 @@ static void heap_thread_done(void *arg) {
     h->state = HEAP_ABANDONED;
     pthread_mutex_unlock(&h->adopt_lock);
     h->next_abandoned = abandoned;
-    abandoned = h;
+    STORE_RELAXED(abandoned, h);
     heaps_unlock();
 }
 
 /* Tidy abandoned heaps: take in the frees other threads made into them and
  * give back what is empty. Never waits for a lock. */
 void heap_collect_abandoned(bool force) {
-    if (!abandoned) return;
+    if (!LOAD_RELAXED(abandoned)) return;
     if (force) heaps_lock();
     else if (pthread_mutex_trylock(&heaps_mutex) != 0) return;
     for (heap_t *h = abandoned; h; h = h->next_abandoned) {
@@ -183,13 +183,13 @@ void heap_collect_abandoned(bool force) {
 void heaps_fork_child(void) {
     pthread_mutex_init(&heaps_mutex, NULL);
     heap_t *me = tls_heap;
-    abandoned = NULL;
+    STORE_RELAXED(abandoned, NULL);
     for (heap_t *h = all_heaps; h; h = h->next_all) {
         pthread_mutex_init(&h->adopt_lock, NULL);
         if (h == me) continue;
         h->state = HEAP_ABANDONED;
         h->next_abandoned = abandoned;
-        abandoned = h;
+        STORE_RELAXED(abandoned, h);
     }
 }
 

@@ -17,6 +17,10 @@
 #define unlikely(x) __builtin_expect(!!(x), 0)
 #define INTERNAL __attribute__((visibility("hidden")))
 #define COLD __attribute__((cold, noinline))
+/* Fields the owner writes and other threads may read while it does (page
+ * capacity, heap state): plain moves on x86-64, visible to TSan as atomics. */
+#define LOAD_RELAXED(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define STORE_RELAXED(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
 /* ---- Process-wide state (init.c) ---- */
 extern uintptr_t free_key INTERNAL;              /* free-list pointer secret */
@@ -157,6 +161,7 @@ void *large_alloc(size_t n, size_t align, bool zero) INTERNAL;
 bool large_free(void *p) INTERNAL;           /* false: not a large block */
 size_t large_usable_size(const void *p) INTERNAL; /* 0: not a large block */
 bool large_recently_freed(const void *p) INTERNAL;
+bool large_contains(const void *p) INTERNAL;     /* p inside a live large block, not its start */
 void *large_realloc(void *p, size_t n) INTERNAL;  /* p must be large */
 size_t large_trim(void) INTERNAL;
 void large_fork_prepare(void) INTERNAL;

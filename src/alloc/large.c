@@ -175,6 +175,7 @@ static bool cached_resize(large_t *e, size_t data_len) {
 }
 
 void *large_alloc(size_t n, size_t align, bool zero) {
+    if (n == 0) n = 1; /* aligned_alloc(big, 0): a real, unique block */
     if (align < OS_PAGE) align = OS_PAGE;
     size_t data_len = page_round(n);
     if (data_len < n || data_len > ((size_t)1 << 46)) { errno = ENOMEM; return NULL; }
@@ -262,6 +263,16 @@ bool large_free(void *p) {
     stat_commit(-(ptrdiff_t)copy.map_len);
     atomic_fetch_sub(&stat_reserved, copy.map_len);
     return true;
+}
+
+bool large_contains(const void *p) {
+    uintptr_t a = (uintptr_t)p;
+    bool found = false;
+    pthread_mutex_lock(&large_mutex);
+    for (size_t i = 0; i < table_cap && !found; i++)
+        found = table[i].ptr > 1 && a > table[i].ptr && a < table[i].ptr + table[i].data_len;
+    pthread_mutex_unlock(&large_mutex);
+    return found;
 }
 
 bool large_recently_freed(const void *p) {

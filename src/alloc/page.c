@@ -48,8 +48,8 @@ static void page_extend(page_t *pg) {
         prev = b;
     }
     pg->free = prev;
-    pg->capacity += n;
-    pg->div_last = pg->capacity - 1;
+    STORE_RELAXED(pg->capacity, pg->capacity + n);
+    STORE_RELAXED(pg->div_last, pg->capacity - 1);
 }
 
 void thread_free_push(page_t *pg, block_t *b) {

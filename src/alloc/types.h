@@ -121,7 +121,7 @@ typedef struct heap_s {
     uintptr_t cached_base;            /* base of the region free() saw last (owned by this heap) */
     region_t *cached_region;          /* its metadata */
     uint16_t tag;                     /* region-map tag of this heap's regions */
-    uint8_t state;
+    _Atomic(uint8_t) state;           /* enum heap_state; read by other threads' frees */
     page_t *class_page[CLASS_COUNT];  /* current page of each class (queue head or empty_page) */
     page_queue_t queues[CLASS_COUNT];
     page_t *full;                     /* pages with no free block */
