@@ -38,7 +38,7 @@ static void key(FILE *f, const char *k)
 static void hex_or_null(FILE *f, bool have, uint64_t v)
 {
     if (have)
-        fprintf(f, "\"%#llx\"", (unsigned long long)v);
+        fprintf(f, "\"0x%llx\"", (unsigned long long)v);
     else
         fputs("null", f);
 }

@@ -8,6 +8,7 @@ prints the median wall time of each as a Markdown table.
 """
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -34,24 +35,33 @@ def main():
         modes.append(("strace --seccomp-bpf -f -e trace=%memory",
                       [strace, "--seccomp-bpf", "-f", "-e", "trace=%memory", "-o", "/dev/null"] + prog))
     times = {name: [] for name, _ in modes}
+    cpu = {name: [] for name, _ in modes}
     for rep in range(a.reps):
         for name, cmd in modes:
+            u0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             t0 = time.monotonic()
             r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             dt = time.monotonic() - t0
+            u1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            # tracer and tracee together (the tracer reaps the tracee)
+            cpu[name].append(u1.ru_utime - u0.ru_utime + u1.ru_stime - u0.ru_stime)
             if r.returncode != 0:
                 print(f"{name} failed with {r.returncode}: {' '.join(cmd)}", file=sys.stderr)
                 return 1
             times[name].append(dt)
     base = statistics.median(times["plain"])
+    cbase = statistics.median(cpu["plain"])
     mem_calls = 2 * a.rounds
+    load = os.getloadavg()[0]
     print(f"Workload: {a.rounds * a.other:,} getppid + {mem_calls:,} mmap/munmap calls; "
-          f"median of {a.reps} alternating runs; {os.cpu_count()} cores.\n")
-    print("| mode | median wall time (s) | vs plain | per memory call (us) |")
-    print("|---|---:|---:|---:|")
+          f"median of {a.reps} alternating runs; {os.cpu_count()} cores; load average {load:.1f} at the end.\n")
+    print("| mode | wall (s) | vs plain | wall per memory call (us) | CPU, tracer + program (s) | CPU per memory call (us) |")
+    print("|---|---:|---:|---:|---:|---:|")
     for name, _ in modes:
         m = statistics.median(times[name])
-        print(f"| {name} | {m:.3f} | {m / base:.2f}x | {(m - base) / mem_calls * 1e6:.1f} |")
+        c = statistics.median(cpu[name])
+        print(f"| {name} | {m:.3f} | {m / base:.2f}x | {(m - base) / mem_calls * 1e6:.1f} | {c:.3f} | "
+              f"{(c - cbase) / mem_calls * 1e6:.1f} |")
     return 0
 
 

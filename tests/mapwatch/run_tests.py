@@ -325,9 +325,24 @@ def t_no_seccomp():
     check(sig(ev1) == sig(ev2) and len(sig(ev1)) > 15, "seccomp and plain tracing recorded different calls")
 
 
-def t_html_chromium():
+def render(h):
+    """The page as headless chromium leaves it after its scripts ran."""
     chrome = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not chrome:
+    profile = tempfile.mkdtemp(prefix="mw-chrome-")
+    try:
+        r = subprocess.run([chrome, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                            "--disable-component-update", "--disable-sync", "--no-first-run",
+                            f"--user-data-dir={profile}", "--virtual-time-budget=5000", "--dump-dom", "file://" + h],
+                           capture_output=True, text=True, timeout=240)
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    check(r.returncode == 0 and "<svg" in r.stdout, f"chromium did not render: {r.returncode} {r.stderr[-800:]}")
+    check('data-ready="1"' in r.stdout, "the page's script did not run to the end")
+    return r.stdout
+
+
+def t_html_chromium():
+    if not (shutil.which("chromium") or shutil.which("chromium-browser")):
         print("chromium not installed")
         return SKIP
     d = work("html")
@@ -336,24 +351,34 @@ def t_html_chromium():
     check(p.returncode == 0, f"mapwatch failed: {p.stderr[-1000:]}")
     html = open(h).read()
     check("http://" not in html.replace("http://www.w3.org", "") and "https://" not in html, "the page refers to the network")
-    profile = tempfile.mkdtemp(prefix="mw-chrome-")
-    try:
-        r = subprocess.run([chrome, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                            "--disable-component-update", "--disable-sync", "--no-first-run",
-                            f"--user-data-dir={profile}", "--virtual-time-budget=5000", "--dump-dom", "file://" + h],
-                           capture_output=True, text=True, timeout=120)
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
-    dom = r.stdout
-    check(r.returncode == 0 and "<svg" in dom, f"chromium did not render: {r.returncode} {r.stderr[-800:]}")
-    check('data-ready="1"' in dom, "the page's script did not run to the end")
+    check("<link" not in html and "src=" not in html, "the page loads other files")
+    dom = render(h)
     bands = dom.count('class="band ')
     check(bands > 20, f"only {bands} bands drawn")
     rows = len(re.findall(r'<tr class="ev[ "]', dom))
     nev = html.count('"seq":')
     check(rows == nev and rows > 40, f"{rows} event rows for {nev} events")
     check('class="fold"' in dom, "no folded address gap drawn")
-    check('id="finding-' in dom or 'class="ev finding' in dom, "findings not marked")
+    check('class="ev finding' in dom and 'm-finding' in dom, "findings not marked")
+    check(dom.count('<svg id="space-') == 2, "expected one picture for the program and one for its fork child")
+    check("events, " in dom and "bands drawn" in dom, "the script's status line is missing")
+
+
+def t_html_thousands():
+    """A page for a program with thousands of events still renders whole."""
+    if not (shutil.which("chromium") or shutil.which("chromium-browser")):
+        return SKIP
+    d = work("html_big")
+    h = os.path.join(d, "big.html")
+    p = run_mw(["-q", "--no-caller", "--html", h, "--", os.path.join(A.bin, "mw_syscalls"), "2500", "1"])
+    check(p.returncode == 0, f"mapwatch failed: {p.stderr[-1000:]}")
+    html = open(h).read()
+    nev = html.count('"seq":')
+    check(nev > 5000, f"only {nev} events")
+    dom = render(h)
+    rows = len(re.findall(r'<tr class="ev[ "]', dom))
+    check(rows == nev, f"{rows} event rows for {nev} events")
+    check(dom.count('class="band ') > 2500, "bands missing")
 
 
 def t_tour():
