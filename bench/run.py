@@ -381,7 +381,7 @@ def run_once(ctx, workload, alloc):
         run["status"] = "timeout" if timed_out else "fail"
         what = ("killed by signal %s" % signal.Signals(-code).name if code < 0
                 else "exit status %d" % code)
-        run["reason"] = "%s%s; stderr: %s" % (what, " after %.0f s" % wall if timed_out else "",
+        run["reason"] = "%s%s; stderr: %s" % (what, " after %.1f s" % wall if timed_out else "",
                                              stderr.strip()[-1500:])
     else:
         reason = workload.verify(ctx, run)
