@@ -600,6 +600,8 @@ def markdown(ctx, runs, table, workloads, allocs, ref, cg, failures):
         L.append(row)
         L.append("")
 
+    if ref == "mapalloc" and peers:
+        verdict(L, table, workloads, peers)
     section("Wall time (median seconds, ratio to %s)" % ref, "time", "%.3f")
     section("Peak RSS (median MiB, ratio to %s)" % ref, "rss", "%.1f")
     L.append("CPU time (user + system) is less disturbed than wall time by other load on the "
@@ -650,6 +652,37 @@ def markdown(ctx, runs, table, workloads, allocs, ref, cg, failures):
     L.append("Raw runs: results.csv. What each workload models: docs/benchmarks.md.")
     L.append("")
     return "\n".join(L)
+
+
+def verdict(L, table, workloads, peers):
+    """The targets of issue 3, checked on this run's medians."""
+    L.append("## Verdict")
+    L.append("")
+    for key, what, goal in (("time", "wall time", "ahead of every peer"),
+                            ("cpu", "CPU time", "ahead of every peer"),
+                            ("rss", "peak RSS", "at most the leanest peer")):
+        g = {a: geomean([ratio(table[(w, a)][key], table[(w, "mapalloc")][key]) for w in workloads])
+             for a in peers}
+        g = {a: v for a, v in g.items() if v is not None}
+        if not g:
+            continue
+        best = min(g, key=g.get)
+        ok = g[best] >= 1.0
+        L.append("- %s: geomean %s (target: %s): best peer %s at %.2f of mapalloc: **%s**"
+                 % (what, "ratios " + ", ".join("%s %.2f" % (a, v) for a, v in g.items()), goal,
+                    best, g[best], "met" if ok else "not met"))
+    for key, what in (("time", "wall"), ("cpu", "CPU")):
+        slow = []
+        for w in workloads:
+            m = table[(w, "mapalloc")][key]
+            best = [(table[(w, a)][key], a) for a in peers if table[(w, a)][key] is not None]
+            if m is not None and best and m > 1.25 * min(best)[0]:
+                slow.append("%s (%.2fx %s)" % (w, m / min(best)[0], min(best)[1]))
+            elif m is None:
+                slow.append("%s (mapalloc failed)" % w)
+        L.append("- workloads more than 1.25x slower (%s time) than their best peer: %s"
+                 % (what, ", ".join(slow) if slow else "none"))
+    L.append("")
 
 
 def svg_chart(table, workloads, allocs, ref, title):
