@@ -70,6 +70,7 @@ static heap_t *heap_new_locked(void) {
     memset(h, 0, sizeof *h);
     pthread_mutex_init(&h->adopt_lock, NULL);
     h->tag = next_tag++;
+    h->rng = (process_secret[1] ^ ((uint64_t)h->tag * UINT64_C(0x9E3779B97F4A7C15))) | 1;
     h->cached_base = NO_REGION;
     heap_reset_tables(h);
     heaps_by_tag[h->tag] = h;

@@ -34,17 +34,38 @@ static void page_init(page_t *pg, unsigned cls) {
     page_setup_divisor(pg);
 }
 
-static void page_extend(page_t *pg) {
+static uint64_t heap_random(heap_t *h) {
+    uint64_t x = h->rng;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    h->rng = x;
+    return x;
+}
+
+/* Carve up to EXTEND_BYTES of new blocks onto the (empty) free list, linked
+ * in a random order: where the next block comes from is not predictable
+ * from the previous one (a heap overflow cannot count on its neighbour). */
+static void page_extend(heap_t *h, page_t *pg) {
     uint32_t bs = pg->block_size;
     uint32_t n = EXTEND_BYTES / bs;
     if (n == 0) n = 1;
     if (n > pg->reserved - pg->capacity) n = pg->reserved - pg->capacity;
     uintptr_t first = pg->start + (uintptr_t)pg->capacity * bs;
-    block_t *prev = pg->free; /* NULL here: extend only runs on an empty free list */
-    for (uint32_t i = n; i-- > 0;) {
-        block_t *b = (block_t *)(first + (uintptr_t)i * bs);
-        block_set_next(b, prev);
-        b->free_mark = free_key;
+    uint16_t order[EXTEND_BYTES / MIN_ALIGN];
+    for (uint32_t i = 0; i < n; i++) order[i] = (uint16_t)i;
+    for (uint32_t i = n; i > 1; i--) {
+        uint32_t j = (uint32_t)(heap_random(h) % i);
+        uint16_t t = order[i - 1];
+        order[i - 1] = order[j];
+        order[j] = t;
+    }
+    block_t *prev = NULL;
+    uintptr_t key = free_key;
+    for (uint32_t i = 0; i < n; i++) {
+        block_t *b = (block_t *)(first + (uintptr_t)order[i] * bs);
+        b->next_enc = (uintptr_t)prev ^ key;
+        b->free_mark = key;
         prev = b;
     }
     pg->free = prev;
@@ -268,7 +289,7 @@ void *page_alloc_block(heap_t *h, unsigned cls) {
         for (page_t *pg = q->first; pg; pg = next) {
             next = pg->next;
             if (!pg->free) page_collect(pg);
-            if (!pg->free && pg->capacity < pg->reserved) page_extend(pg);
+            if (!pg->free && pg->capacity < pg->reserved) page_extend(h, pg);
             if (pg->free) {
                 heap_set_current(h, cls, pg);
                 return page_pop(pg);
@@ -288,6 +309,6 @@ void *page_alloc_block(heap_t *h, unsigned cls) {
     page_init(pg, cls);
     page_queue_push_front(q, pg);
     heap_set_current(h, cls, pg);
-    page_extend(pg);
+    page_extend(h, pg);
     return page_pop(pg);
 }

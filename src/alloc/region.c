@@ -35,8 +35,19 @@ static unsigned free_slice_count(const region_t *r) {
 /* Address hint for the next region: after the heap's newest region, so that a
  * heap's regions sit together (fewer, mergeable mappings). */
 static void *region_hint(heap_t *h) {
-    if (!h->regions) return NULL;
-    return (void *)(h->regions->base + REGION_SIZE);
+    if (h->regions) return (void *)(h->regions->base + REGION_SIZE);
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+    return NULL; /* sanitizers own fixed parts of the address space */
+#else
+    /* A heap's first region goes to a random 4 MiB slot between 32 and 96 TiB,
+     * drawn from the secret and the heap: where the heap lives is not
+     * predictable from the program's other addresses. If the slot is taken,
+     * os_map_aligned lets the kernel choose. */
+    uint64_t r = process_secret[2] ^ ((uint64_t)h->tag * UINT64_C(0xD1B54A32D192ED03));
+    r ^= r >> 29;
+    uintptr_t lo = (uintptr_t)32 << 40, span = (uintptr_t)64 << 40;
+    return (void *)(lo + ((uintptr_t)r % (span >> REGION_SHIFT) << REGION_SHIFT));
+#endif
 }
 
 static region_t *region_new(heap_t *h) {

@@ -128,6 +128,7 @@ typedef struct heap_s {
     region_t *regions;
     uint64_t next_maintenance_ms;
     uint32_t slow_calls;
+    uint64_t rng;                     /* xorshift state for slot randomisation (from the secret) */
     struct heap_s *next_all;          /* global list of heaps */
     struct heap_s *next_abandoned;
     pthread_mutex_t adopt_lock;       /* held by whoever collects an abandoned heap */
