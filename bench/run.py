@@ -686,9 +686,10 @@ def verdict(L, table, workloads, peers):
 
 
 def svg_chart(table, workloads, allocs, ref, title):
-    """Grouped bars of time and peak-RSS ratios (allocator / ref), log scale."""
+    """Grouped bars of wall-time, CPU-time and peak-RSS ratios (allocator / ref), log scale."""
     others = [a for a in allocs if a != ref]
     panels = [("Wall time / %s (above 1: %s faster)" % (ref, ref), "time"),
+              ("CPU time (user + system) / %s (above 1: %s cheaper)" % (ref, ref), "cpu"),
               ("Peak RSS / %s (above 1: %s leaner)" % (ref, ref), "rss")]
     vals = []
     for _, key in panels:
@@ -701,7 +702,7 @@ def svg_chart(table, workloads, allocs, ref, title):
     hi = max(vals + [2.0])
     lo_e, hi_e = math.floor(math.log2(lo)), math.ceil(math.log2(hi))
     W, left, right, top = 1000, 70, 20, 50
-    ph, gap = 260, 70
+    ph, gap = 220, 60
     H = top + len(panels) * (ph + gap) + 30
     n = max(1, len(workloads))
     gw = (W - left - right) / n
