@@ -1,7 +1,7 @@
 /* attrib.c: stack walks with elfutils libdwfl of a thread we keep
  * ptrace-stopped. One Dwfl per process, its module list refreshed when a PC
  * falls outside every known module; registers and stack memory are handed to
- * libdwfl by our own thread callbacks (one GETREGS, one bulk stack read). */
+ * libdwfl by our own thread callbacks (one GETREGS, bulk stack reads). */
 #include "attrib.h"
 
 #include "util.h"
@@ -17,7 +17,8 @@
 
 #define MAX_FRAMES 24
 
-#define STACK_WINDOW (16 * 1024)
+#define STACK_FIRST 2048      /* bytes read from the stack pointer at the start of a walk */
+#define STACK_CHUNK 4096      /* bytes read at a later miss */
 #define PC_CACHE 1024 /* direct-mapped: call sites repeat, and libdwfl's symbol lookup is a linear scan */
 
 struct frame_info {
@@ -34,9 +35,10 @@ struct proc {
     pid_t tgid;
     Dwfl *dwfl;
     pid_t tid;                 /* the thread being walked */
-    uint64_t stack_base;
-    size_t stack_len;
-    unsigned char stack[STACK_WINDOW];
+    uint64_t stack_base, chunk_base;
+    size_t stack_len, chunk_len;
+    unsigned char stack[STACK_FIRST];
+    unsigned char chunk[STACK_CHUNK];
     struct frame_info cache[PC_CACHE];
 };
 
@@ -93,8 +95,17 @@ static bool cb_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void
         memcpy(result, p->stack + (addr - p->stack_base), sizeof *result);
         return true;
     }
-    size_t got;
-    return read_remote(p->tid, addr, result, sizeof *result, &got) && got == sizeof *result;
+    if (!(addr >= p->chunk_base && addr + sizeof *result <= p->chunk_base + p->chunk_len)) {
+        p->chunk_base = addr & ~(uint64_t)(STACK_CHUNK / 4 - 1);
+        if (!read_remote(p->tid, p->chunk_base, p->chunk, sizeof p->chunk, &p->chunk_len) ||
+            addr + sizeof *result > p->chunk_base + p->chunk_len) {
+            size_t got;
+            p->chunk_len = 0;
+            return read_remote(p->tid, addr, result, sizeof *result, &got) && got == sizeof *result;
+        }
+    }
+    memcpy(result, p->chunk + (addr - p->chunk_base), sizeof *result);
+    return true;
 }
 
 static bool cb_set_initial_registers(Dwfl_Thread *thread, void *arg)
@@ -107,6 +118,7 @@ static bool cb_set_initial_registers(Dwfl_Thread *thread, void *arg)
     Dwarf_Word regs[17] = { r.rax, r.rdx, r.rcx, r.rbx, r.rsi, r.rdi, r.rbp, r.rsp,
                             r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rip };
     p->stack_base = r.rsp;
+    p->chunk_len = 0;
     read_remote(p->tid, r.rsp, p->stack, sizeof p->stack, &p->stack_len);
     if (!dwfl_thread_state_registers(thread, 0, 17, regs))
         return false;

@@ -22,6 +22,8 @@ def main():
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=20000)
     ap.add_argument("--other", type=int, default=50)
+    ap.add_argument("--with-strace-k", action="store_true",
+                    help="also time strace -k (a stack trace per call, like mapwatch's callers; slow)")
     a = ap.parse_args()
     mw = os.path.join(a.build, "mapwatch")
     prog = [os.path.join(a.build, "tests", "mapwatch", "mw_syscalls"), str(a.rounds), str(a.other)]
@@ -34,6 +36,9 @@ def main():
         modes.append(("strace -f -e trace=%memory", [strace, "-f", "-e", "trace=%memory", "-o", "/dev/null"] + prog))
         modes.append(("strace --seccomp-bpf -f -e trace=%memory",
                       [strace, "--seccomp-bpf", "-f", "-e", "trace=%memory", "-o", "/dev/null"] + prog))
+        if a.with_strace_k:
+            modes.append(("strace -k --seccomp-bpf -f -e trace=%memory",
+                          [strace, "-k", "--seccomp-bpf", "-f", "-e", "trace=%memory", "-o", "/dev/null"] + prog))
     times = {name: [] for name, _ in modes}
     cpu = {name: [] for name, _ in modes}
     for rep in range(a.reps):

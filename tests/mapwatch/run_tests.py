@@ -197,6 +197,8 @@ def t_attach_detach():
         maps = calls(ev, "mmap", 29 * PG, pid)
         check(len(maps) >= 5, f"only {len(maps)} of the sleeper's mmaps recorded in 1 s")
         check(all(e["errno"] is None for e in maps), "a traced call failed")
+        th = [e for e in calls(ev, "mmap", 41 * PG, pid) if e["tid"] != pid]
+        check(len(th) >= 5, f"only {len(th)} mmaps of the second thread recorded: not all threads attached")
         check(ev[0]["syscall"] == "attach" and ev[-1]["syscall"] == "detach", "no attach/detach events")
         no_mismatch(ev)
         n1 = int(wait_file(count))
@@ -210,6 +212,52 @@ def t_attach_detach():
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+def t_stop_cont():
+    """Job control passes through: SIGSTOP stops the traced program (all its
+    threads), SIGCONT resumes it; a SIGTERM kills it and mapwatch reports
+    128+15 and still writes its outputs."""
+    d = work("stopcont")
+    pidf, count = os.path.join(d, "pid"), os.path.join(d, "count")
+    j = os.path.join(d, "s.json")
+    mw = subprocess.Popen([A.mapwatch, "-q", "--json", j, "--", os.path.join(A.bin, "mw_sleeper"), pidf, count],
+                          stderr=subprocess.PIPE, text=True)
+    try:
+        pid = int(wait_file(pidf))
+        wait_file(count)
+        os.kill(pid, signal.SIGSTOP)
+        time.sleep(0.3)
+        n1 = int(wait_file(count))
+        time.sleep(0.4)
+        n2 = int(wait_file(count))
+        check(n1 == n2, f"the program kept running after SIGSTOP ({n1} -> {n2})")
+        os.kill(pid, signal.SIGCONT)
+        time.sleep(0.4)
+        n3 = int(wait_file(count))
+        check(n3 > n2, "the program did not resume after SIGCONT")
+        os.kill(pid, signal.SIGTERM)
+        err = mw.communicate(timeout=30)[1]
+    finally:
+        if mw.poll() is None:
+            mw.kill()
+    check(mw.returncode == 128 + signal.SIGTERM, f"exit status {mw.returncode}, expected 143")
+    check("killed by SIGTERM" in err, "the signal was not reported")
+    ev = load(j)
+    check(len(calls(ev, "mmap", 29 * PG)) >= 5 and len(calls(ev, "mmap", 41 * PG)) >= 5, "events missing")
+    no_mismatch(ev)
+
+
+def t_no_aslr():
+    """--no-aslr gives the same addresses on every run."""
+    def first_map(extra):
+        ev, _ = layout_run(extra)
+        return one(ev, "7-page mmap", syscall="mmap", length=7 * PG)["addr"]
+    a, b = first_map(["--no-aslr"]), first_map(["--no-aslr"])
+    check(a == b, f"addresses differ with --no-aslr: {a} {b}")
+    if open("/proc/sys/kernel/randomize_va_space").read().strip() != "0":
+        c = first_map([])
+        check(c != a, "the address is the same with randomisation on: --no-aslr proves nothing")
 
 
 def t_bad_input():
