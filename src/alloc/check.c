@@ -38,7 +38,7 @@ static size_t check_page(const heap_t *h, const region_t *r, const page_t *pg, b
         static_assert(sizeof seen * 8 >= SLICE_SIZE / MIN_ALIGN, "bitmap covers a 1-slice page of 16-byte blocks");
         CHECK(pg->capacity <= sizeof seen * 8, "page capacity", pg);
         memset(seen, 0, (pg->capacity + 7) / 8);
-        uint32_t n = walk_list(pg, pg->free, seen) + walk_list(pg, pg->local_free, seen) +
+        uint32_t n = walk_list(pg, pg->free, seen) +
                      walk_list(pg, (block_t *)atomic_load(&pg->thread_free), seen);
         uint32_t pending = walk_list(pg, NULL, seen);
         (void)pending;

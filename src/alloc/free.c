@@ -24,7 +24,7 @@ static bool list_contains(block_t *list, const block_t *b, const page_t *pg) {
 
 /* Exact double-free test on a page whose owner is the caller (or locked). */
 static void check_not_free(page_t *pg, block_t *b) {
-    if (list_contains(pg->free, b, pg) || list_contains(pg->local_free, b, pg) ||
+    if (list_contains(pg->free, b, pg) ||
         list_contains((block_t *)atomic_load_explicit(&pg->thread_free, memory_order_acquire), b, pg))
         fatal_bug(BUG_DOUBLE_FREE, b, pg->size_class, pg->block_size);
 }
@@ -40,14 +40,14 @@ bool small_block_is_free(page_t *pg, uintptr_t p) {
     heap_t *owner = pg->region->heap;
     if (owner != tls_heap && owner->state != HEAP_ABANDONED)
         return list_contains((block_t *)atomic_load_explicit(&pg->thread_free, memory_order_acquire), b, pg);
-    return list_contains(pg->free, b, pg) || list_contains(pg->local_free, b, pg) ||
+    return list_contains(pg->free, b, pg) ||
            list_contains((block_t *)atomic_load_explicit(&pg->thread_free, memory_order_acquire), b, pg);
 }
 
 static void local_free(heap_t *h, page_t *pg, block_t *b) {
     b->free_mark = free_key;
-    block_set_next(b, pg->local_free);
-    pg->local_free = b;
+    block_set_next(b, pg->free);
+    pg->free = b;
     if (pg->used == 0) fatal_bug(BUG_DOUBLE_FREE, b, pg->size_class, pg->block_size);
     pg->used--;
     if (pg->flags & PAGE_IN_FULL) page_unfull(h, pg);

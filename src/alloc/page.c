@@ -1,7 +1,8 @@
 /* page.c: pages of one size class. A page's free list is carved lazily (only
  * the blocks about to be used are touched, so RSS follows use); frees by the
- * owner go to local_free and frees by other threads to thread_free, both
- * merged into free when free runs out. Each heap keeps, per class, a queue of
+ * owner go straight back to the head of free (reused first, while hot) and
+ * frees by other threads to thread_free, merged into free when free runs
+ * out. Each heap keeps, per class, a queue of
  * pages with (possibly) free blocks, its head being the class's current page,
  * and a list of full pages.
  * Invariants: used <= capacity <= reserved; a page is on exactly one of its
@@ -77,32 +78,29 @@ void thread_free_push(page_t *pg, block_t *b) {
         block_set_next(b, (block_t *)old);
     } while (!atomic_compare_exchange_weak_explicit(&pg->thread_free, &old, (uintptr_t)b,
                                                     memory_order_release, memory_order_relaxed));
+    /* After the push: a collector that counts this block has it in its list. */
+    atomic_fetch_add_explicit(&pg->thread_freed, 1, memory_order_release);
 }
 
 /* Move local and thread frees to the free list (called when free is empty,
  * or by the checker). */
 void page_collect(page_t *pg) {
-    if (pg->local_free) {
-        if (!pg->free) {
-            pg->free = pg->local_free;
-        } else {
-            block_t *t = pg->free;
-            while (block_next(t)) t = block_next(t);
-            block_set_next(t, pg->local_free);
-        }
-        pg->local_free = NULL;
-    }
-    if (atomic_load_explicit(&pg->thread_free, memory_order_relaxed) != 0) {
+    if (atomic_load_explicit(&pg->thread_free, memory_order_relaxed) != 0 ||
+        atomic_load_explicit(&pg->thread_freed, memory_order_relaxed) != 0) {
+        /* Count first, then take the list: every counted block is in the list
+         * taken; a block pushed but not yet counted is taken now and counted
+         * at a later collect, so used never falls below the true figure.
+         * No walk of the list: its blocks are cold in this thread's cache. */
+        uint32_t n = atomic_exchange_explicit(&pg->thread_freed, 0, memory_order_acquire);
         block_t *list = (block_t *)atomic_exchange_explicit(&pg->thread_free, 0, memory_order_acquire);
-        uint32_t n = 1;
-        block_t *t = list;
-        uintptr_t lo = pg->start, hi = pg->start + (uintptr_t)pg->capacity * pg->block_size;
-        for (block_t *nx; (nx = block_next(t)) != NULL; t = nx) {
-            if ((uintptr_t)nx < lo || (uintptr_t)nx >= hi) fatal_bug(BUG_FREELIST_CORRUPT, t, pg->size_class, pg->block_size);
-            n++;
+        if (list) {
+            if (pg->free) {
+                block_t *t = list;
+                while (block_next(t)) t = block_next(t);
+                block_set_next(t, pg->free);
+            }
+            pg->free = list;
         }
-        block_set_next(t, pg->free);
-        pg->free = list;
         if (n > pg->used) fatal_bug(BUG_DOUBLE_FREE, list, pg->size_class, pg->block_size);
         pg->used -= n;
     }

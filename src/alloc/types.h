@@ -16,7 +16,7 @@
  *           [data | guard page], recorded in the large-block table (large.c).
  *
  * Ownership: each region belongs to one heap; a heap belongs to at most one
- * thread at a time. Only the owning thread touches page->free, local_free,
+ * thread at a time. Only the owning thread touches page->free,
  * used and the heap's queues; other threads only push onto page->thread_free
  * (lock-free) and read the region map.
  */
@@ -85,9 +85,9 @@ typedef struct page_s {
     uint8_t flags;
     uint8_t slice_count;      /* slices this page spans; 0 = descriptor unused */
     uint32_t block_size;
-    block_t *local_free;      /* blocks freed by the owner, not yet reusable */
     /* --- slow-path fields --- */
     _Atomic(uintptr_t) thread_free; /* blocks freed by other threads (encoded list) */
+    _Atomic(uint32_t) thread_freed; /* how many: incremented after each push, so it may lag the list */
     uintptr_t start;          /* address of block 0 */
     uint32_t capacity;        /* blocks carved so far (free list extended lazily) */
     uint32_t reserved;        /* blocks that fit in the page */
