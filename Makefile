@@ -6,7 +6,7 @@ ifeq ($(MAPALLOC_WERROR),ON)
 CMAKE_FLAGS += -DMAPALLOC_WERROR=ON
 endif
 
-.PHONY: all build test bench bench-quick install clean tour
+.PHONY: all build test bench bench-quick install clean tour demo
 
 all: build
 
@@ -24,6 +24,20 @@ bench: build
 
 bench-quick: build
 	python3 bench/run.py --build $(BUILD) --quick
+
+# The README's main command: the layout tour under mapwatch, on glibc and on mapalloc.
+tour: build
+	@echo "== layout tour on glibc's malloc =="
+	$(BUILD)/mapwatch --html $(BUILD)/tour-glibc.html --json $(BUILD)/tour-glibc.jsonl -- $(BUILD)/examples/layout-tour
+	@echo "== layout tour on mapalloc =="
+	LD_PRELOAD=$(CURDIR)/$(BUILD)/libmapalloc.so $(BUILD)/mapwatch --html $(BUILD)/tour-mapalloc.html \
+	    --json $(BUILD)/tour-mapalloc.jsonl -- $(BUILD)/examples/layout-tour
+	@echo "reports: $(BUILD)/tour-glibc.html $(BUILD)/tour-mapalloc.html"
+
+# A real program on mapalloc, with the allocator's statistics at exit.
+demo: build
+	MAPALLOC_STATS=1 LD_PRELOAD=$(CURDIR)/$(BUILD)/libmapalloc.so python3 -c \
+	    'import json; d = {str(i): [i] * 8 for i in range(200000)}; print(len(json.dumps(d)), "bytes of JSON")'
 
 install: build
 	cmake --install $(BUILD)
