@@ -552,7 +552,10 @@ def markdown(ctx, runs, table, workloads, allocs, ref, cg, failures):
     vers = []
     for a in allocs:
         if a == "mapalloc":
-            vers.append("mapalloc %s" % mapalloc_version())
+            lib = ctx.libs["mapalloc"]
+            built = datetime.datetime.fromtimestamp(os.path.getmtime(lib), datetime.timezone.utc)
+            vers.append("mapalloc %s built %s (repo at report time: %s)"
+                        % (lib, built.strftime("%H:%M UTC"), mapalloc_version()))
         else:
             vers.append("%s %s (%s)" % (a, package_version(PEERS[a][1]), PEERS[a][1]))
     L.append("- Versions: " + "; ".join(vers))
