@@ -652,7 +652,9 @@ def markdown(ctx, runs, table, workloads, allocs, ref, cg, failures):
                                                    f["reason"].replace("\n", " ")[:600]))
             L.append("  reproduce: `%s`" % f["repro"])
         L.append("")
-    L.append("Raw runs: results.csv. What each workload models: docs/benchmarks.md.")
+    L.append("Raw runs: results.csv. What each workload models: docs/benchmarks.md.%s"
+             % (" Profiles of the workloads mapalloc loses: analysis.md."
+                if os.path.exists(os.path.join(ctx.out, "analysis.md")) else ""))
     L.append("")
     return "\n".join(L)
 
