@@ -42,7 +42,7 @@
 #define t_usable_size malloc_usable_size
 #endif
 
-struct block { unsigned char *p; size_t n; uint64_t sum; };
+struct block { unsigned char *p; size_t n; uint64_t sum; size_t align; /* 0: not from aligned_alloc */ };
 
 static int thread_count = 4;
 static size_t ops_per_thread = 150000;
@@ -64,8 +64,12 @@ static size_t random_size(rng_t *r) {
 static bool block_new(struct block *b, rng_t *r) {
     size_t n = random_size(r);
     unsigned k = (unsigned)rng_below(r, 16);
+    b->align = 0;
     if (k == 0) b->p = t_calloc(1, n);
-    else if (k == 1) b->p = t_aligned_alloc((size_t)64 << rng_below(r, 7), n);
+    else if (k == 1) {
+        b->align = (size_t)64 << rng_below(r, 7);
+        b->p = t_aligned_alloc(b->align, n);
+    }
     else b->p = t_malloc(n);
     if (!b->p) {
         fprintf(stderr, "allocation of %zu bytes failed\n", n);
@@ -104,7 +108,13 @@ static void block_verify(const struct block *b, const char *when) {
 
 static void block_free(struct block *b, const char *when) {
     block_verify(b, when);
-    t_free(b->p);
+#ifdef STRESS_PREFIXED
+    /* A quarter of the frees say the size (C23 free_sized, free_aligned_sized). */
+    if ((b->sum & 3) == 0 && b->align) mapalloc_free_aligned_sized(b->p, b->align, b->n);
+    else if ((b->sum & 3) == 0) mapalloc_free_sized(b->p, b->n);
+    else
+#endif
+        t_free(b->p);
     b->p = NULL;
 }
 
@@ -131,6 +141,7 @@ static void block_realloc(struct block *b, rng_t *r) {
     }
     b->p = q;
     b->n = n;
+    b->align = 0;
     b->sum = pattern_fill(q, n, block_seed(q, n));
     atomic_fetch_add_explicit(&allocated, 1, memory_order_relaxed);
 }
