@@ -89,8 +89,56 @@ struct mapalloc_stats {
     uint64_t mmap_calls, munmap_calls, mremap_calls, madvise_calls, mprotect_calls;
 };
 MAPALLOC_EXPORT void mapalloc_stats_get(struct mapalloc_stats *out);
-/* Human-readable statistics, one figure a line. */
+/* Human-readable statistics: totals, system calls, a table of the size
+ * classes in use and one of the heaps. */
 MAPALLOC_EXPORT void mapalloc_stats_print(FILE *out);
+
+/* --- Options and detailed statistics (options.c, stats.c). ---------------- */
+
+/* Options: the table is README's "Options" (generated from src/alloc/options.h).
+ * They are read once from the environment, MAPALLOC_OPTIONS="name=value,..."
+ * first and then MAPALLOC_<NAME>=value (which wins), at the first allocation
+ * or the first call of these functions; a bad value or unknown name prints
+ * "mapalloc: warning: <name>: <why>; keeping the default" and changes nothing.
+ * mapalloc_option_set overrides both: 0, or -1 with errno ENOENT (unknown
+ * name), EINVAL (bad value: nothing changes) or EBUSY (an option fixed at the
+ * first allocation, which has happened; setting the value it already has
+ * succeeds). Options marked "any time" in the table take effect at once. */
+MAPALLOC_EXPORT int mapalloc_option_set(const char *name, const char *value);
+/* The effective value of an option as decimal text (booleans 0 or 1, sizes in
+ * bytes, times in ms) in buf[len], terminated when len > 0. Returns the
+ * text's length as snprintf does (>= len: truncated), or -1 with errno ENOENT. */
+MAPALLOC_EXPORT int mapalloc_option_get(const char *name, char *buf, size_t len);
+/* The name of option i (0, 1, ...), NULL past the last. */
+MAPALLOC_EXPORT const char *mapalloc_option_name(size_t i);
+
+/* One size class, summed over every heap. */
+struct mapalloc_class_stats {
+    size_t block_size;  /* bytes of each block of the class */
+    size_t blocks;      /* live blocks */
+    size_t bytes;       /* blocks * block_size */
+    size_t pages;       /* pages of the class (a page is 1..32 slices of 64 KiB) */
+    size_t page_bytes;  /* bytes those pages span */
+    size_t waste;       /* page_bytes - bytes: free blocks, page tails, blocks not yet carved */
+};
+/* Fill out[0..count) with the size classes in increasing block size (out[i]
+ * is class i+1); returns the number of classes (48). Live blocks are exact
+ * for the calling thread's heap and for heaps of exited threads; in a heap of
+ * another running thread they may be momentarily high by the frees other
+ * threads are making into it at that instant, never low. */
+MAPALLOC_EXPORT size_t mapalloc_stats_classes(struct mapalloc_class_stats *out, size_t count);
+/* Everything mapalloc_stats_print shows, as one JSON object in buf[len]
+ * (terminated when len > 0); returns the length the whole text needs, as
+ * snprintf does. Allocates nothing. Keys: "totals" (the fields of struct
+ * mapalloc_stats but the call counters), "os_calls" {mmap, munmap, mremap,
+ * madvise, mprotect}, "classes" [one object per class that has pages or
+ * blocks, fields of struct mapalloc_class_stats plus "class"], "heaps" [{tag,
+ * state, regions, pages, page_bytes, dirty_bytes, blocks, bytes,
+ * foreign_cached}] (the first 64; "heaps_omitted" counts the rest), "options"
+ * {name: value}. docs/statistics.md describes each figure. */
+MAPALLOC_EXPORT size_t mapalloc_stats_json(char *buf, size_t len);
+
+/* --- end of options and detailed statistics --- */
 
 /* --- Checking. ------------------------------------------------------------ */
 

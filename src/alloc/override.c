@@ -1,6 +1,6 @@
 /* override.c: the only file that exports the standard allocation names
  * (malloc, free, ... and glibc's __libc_* aliases, malloc_trim, malloc_stats,
- * mallinfo2). Linked into libmapalloc.so and libmapalloc.a, never into the
+ * mallinfo2, malloc_info). Linked into libmapalloc.so and libmapalloc.a, never into the
  * core used by the sanitizer tests. The fast paths are inlined here so that
  * malloc and free are one call deep.
  * May call: the prefixed API and internal.h fast paths.
@@ -9,6 +9,7 @@
 #include "internal.h"
 #include "mapalloc.h"
 
+#include <errno.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -35,6 +36,15 @@ EXPORT void cfree(void *p);
 EXPORT void cfree(void *p) { free_inline(p); }
 EXPORT int malloc_trim(size_t pad) { return mapalloc_trim(pad); }
 EXPORT void malloc_stats(void) { mapalloc_stats_print(stderr); }
+
+/* malloc_info(3): glibc's XML shape (stats.c writes it). As glibc's, it
+ * returns EINVAL for options other than 0. */
+void stats_malloc_info(FILE *fp) INTERNAL;
+EXPORT int malloc_info(int options, FILE *fp) {
+    if (options != 0 || !fp) return EINVAL;
+    stats_malloc_info(fp);
+    return 0;
+}
 
 EXPORT struct mallinfo2 mallinfo2(void) {
     struct mapalloc_stats s;
