@@ -3,7 +3,8 @@
  * parent's threads allocated before the fork, whose owners do not exist in
  * the child), starts a thread of its own, and exits 0. A child that hangs (an
  * allocator lock held across fork by a thread that does not exist in the
- * child) is killed by its alarm and fails the test.
+ * child) is killed by its alarm and fails the test. Half the forks come from
+ * a thread other than main, and every tenth child forks a grandchild.
  * Run with LD_PRELOAD=libmapalloc.so. Usage: fork [forks]
  */
 #define _GNU_SOURCE
@@ -57,8 +58,21 @@ static void *child_thread(void *arg) {
     return malloc(77);
 }
 
+/* A grandchild: forked by a child of the multi-threaded parent. */
+static int grandchild_main(void) {
+    alarm(10);
+    for (int i = 0; i < 500; i++) {
+        unsigned char *p = malloc((size_t)i * 101 + 1);
+        if (!p) return 9;
+        pattern_fill(p, (size_t)i * 101 + 1, 3);
+        if (pattern_check(p, (size_t)i * 101 + 1, 3) != (size_t)-1) return 10;
+        free(p);
+    }
+    return 0;
+}
+
 /* What each child does; its exit status says what went wrong. */
-static int child_main(void) {
+static int child_main(int nested) {
     alarm(10); /* a deadlocked child dies of SIGALRM */
     /* Blocks the parent's threads allocated. */
     for (int i = 0; i < POOL; i++) {
@@ -83,23 +97,27 @@ static int child_main(void) {
     if (pthread_create(&t, NULL, child_thread, NULL) != 0) return 6;
     if (pthread_join(t, &res) != 0 || !res) return 7;
     free(res);
+    if (nested) {
+        pid_t g = fork();
+        if (g == 0) _exit(grandchild_main());
+        int status;
+        if (g < 0 || waitpid(g, &status, 0) != g || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return 8;
+    }
     return 0;
 }
 
-int main(int argc, char **argv) {
-    int forks = argc > 1 ? atoi(argv[1]) : 100;
-    require_mapalloc();
-    pthread_t w[WORKERS];
-    for (int i = 0; i < WORKERS; i++) REQUIRE(pthread_create(&w[i], NULL, worker, (void *)(uintptr_t)(i + 1)) == 0);
+/* Fork `count` times from the calling thread; the number of children that
+ * exited 0. Every tenth child forks a grandchild. */
+static int fork_loop(int count) {
     int ok = 0;
-    for (int i = 0; i < forks; i++) {
+    for (int i = 0; i < count; i++) {
         /* Let the workers run between forks. */
         size_t target = atomic_load(&worker_ops) + 200;
         while (atomic_load(&worker_ops) < target) sched_yield();
         fflush(stdout);
         pthread_mutex_lock(&pool_lock);
         pid_t pid = fork();
-        if (pid == 0) _exit(child_main());
+        if (pid == 0) _exit(child_main(i % 10 == 0));
         pthread_mutex_unlock(&pool_lock);
         REQUIRE(pid > 0);
         int status;
@@ -115,6 +133,24 @@ int main(int argc, char **argv) {
         }
         if (check_failures > 3) break;
     }
+    return ok;
+}
+
+static void *forking_thread(void *arg) { return (void *)(intptr_t)fork_loop(*(int *)arg); }
+
+int main(int argc, char **argv) {
+    int forks = argc > 1 ? atoi(argv[1]) : 100;
+    require_mapalloc();
+    pthread_t w[WORKERS];
+    for (int i = 0; i < WORKERS; i++) REQUIRE(pthread_create(&w[i], NULL, worker, (void *)(uintptr_t)(i + 1)) == 0);
+    /* Half the forks from the main thread, half from another thread. */
+    int from_main = forks / 2, from_thread = forks - from_main;
+    int ok = fork_loop(from_main);
+    pthread_t forker;
+    void *res;
+    REQUIRE(pthread_create(&forker, NULL, forking_thread, &from_thread) == 0);
+    REQUIRE(pthread_join(forker, &res) == 0);
+    ok += (int)(intptr_t)res;
     atomic_store(&stop, 1);
     for (int i = 0; i < WORKERS; i++) REQUIRE(pthread_join(w[i], NULL) == 0);
     for (int i = 0; i < POOL; i++) {
