@@ -4,7 +4,7 @@ mapalloc (LD_PRELOAD=libmapalloc.so) as on glibc's malloc.
 
   real_programs.py --lib build/libmapalloc.so PROGRAM
 
-PROGRAM is one of: python, sqlite3, gcc, perl, git, xz. Each case is a list
+PROGRAM is one of: python, sqlite3, gcc, perl, git, xz, sort. Each case is a list
 of commands run in a fresh directory with generated input; the transcript
 (every command's stdout, stderr and exit status, and the checksums of the
 files it produced) of the glibc run and of the mapalloc run must be
@@ -57,6 +57,20 @@ while head:
     total += head.v
     head = head.next
 print(total)
+# Threads: dicts built in four threads, handed to the main thread, freed there.
+import queue, threading
+q = queue.Queue()
+sizes = [0] * 4
+def work(k):
+    d = {i: (str(i * (k + 1)) * 3, [i] * (i % 5)) for i in range(60000)}
+    sizes[k] = sum(len(v[0]) for v in d.values())
+    q.put(d)
+ts = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+for t in ts: t.start()
+for t in ts: t.join()
+got = [q.get() for _ in range(4)]
+print(sizes, sorted(len(g) for g in got))
+del got
 '''
 
 PERL_SCRIPT = r'''
@@ -215,6 +229,15 @@ def case_xz(d, _):
                          "cmp data back && xz -l data.xz"]], {}, ["data.xz", "back"]
 
 
+def case_sort(d, _):
+    with open(os.path.join(d, "lines"), "w") as f:
+        x = 1
+        for i in range(400000):
+            x = (x * 48271) % 2147483647
+            f.write("%x %d %s\n" % (x, i, "z" * (x % 23)))
+    return [["sh", "-c", "sort --parallel=2 -S 16M lines | sha256sum && sort -n -k2 -r --parallel=2 lines | head -3"]], {}, []
+
+
 CASES = {
     "python": (["python3"], case_python),
     "sqlite3": (["sqlite3"], case_sqlite3),
@@ -222,6 +245,7 @@ CASES = {
     "perl": (["perl"], case_perl),
     "git": (["git", "sed", "seq"], case_git),
     "xz": (["xz"], case_xz),
+    "sort": (["sort", "sha256sum"], case_sort),
 }
 
 
