@@ -28,6 +28,8 @@ size_t aligned_small_size(size_t n, size_t align) {
 void *malloc_aligned_internal(size_t n, size_t align) {
     if (align <= MIN_ALIGN) return malloc_inline(n);
     if (n > ((size_t)1 << 46)) { errno = ENOMEM; return NULL; }
+    if (tls_heap == &empty_heap) process_init();
+    if (opt_secure) return secure_malloc(tls_heap, n, align);
     size_t bs = aligned_small_size(n, align);
     if (bs) return malloc_inline(bs);
     return large_alloc(n, align, false);

@@ -10,10 +10,14 @@
 #include <string.h>
 
 void *malloc_slow(heap_t *h, size_t n) {
+    if (h == &empty_heap) process_init(); /* options (secure mode) before the first block */
+    if (opt_secure) return secure_malloc(h, n, 0);
     return page_alloc_block(h, size_class_of(n));
 }
 
 void *malloc_not_direct(heap_t *h, size_t n) {
+    if (unlikely(h == &empty_heap)) process_init();
+    if (unlikely(opt_secure)) return secure_malloc(h, n, 0);
     if (likely(n <= opt_large_threshold)) {
         unsigned cls = size_class_of(n);
         page_t *pg = h->class_page[cls];
@@ -47,6 +51,11 @@ size_t small_usable_size(const void *ptr) {
     uint64_t i = page_block_index(pg, p, pg->start);
     if (i >= LOAD_RELAXED(pg->capacity)) return 0;
     if (small_block_is_free(pg, p)) return SIZE_MAX; /* freed: callers report it */
+    if (opt_secure) {
+        if (((block_t *)p)->free_mark == free_key && tls_heap != &empty_heap && secure_in_quarantine(tls_heap, ptr))
+            return SIZE_MAX;
+        return secure_usable_size(pg, p);
+    }
     return pg->block_size;
 }
 
@@ -71,8 +80,9 @@ MAPALLOC_EXPORT void *mapalloc_realloc(void *p, size_t n) {
     if (old == SIZE_MAX) fatal_bug(BUG_INVALID_REALLOC, p, -1, 0);
     if (old) {
         /* Stay in the block while the new size still belongs to its class or
-         * shrinks by less than half. */
-        if (n <= old && (n > old / 2 || old <= 32)) return p;
+         * shrinks by less than half (secure mode: the canary starts at the
+         * request's end, so only the same size stays). */
+        if (opt_secure ? n == old : (n <= old && (n > old / 2 || old <= 32))) return p;
     } else {
         old = large_usable_size(p);
         if (!old) fatal_bug(BUG_INVALID_REALLOC, p, -1, 0);
@@ -99,7 +109,10 @@ MAPALLOC_EXPORT int mapalloc_trim(size_t pad) {
     (void)pad;
     size_t before = atomic_load(&stat_committed);
     heap_t *h = tls_heap;
-    if (h != &empty_heap) heap_maintenance(h, true);
+    if (h != &empty_heap) {
+        if (opt_secure) secure_quarantine_flush(h);
+        heap_maintenance(h, true);
+    }
     else heap_collect_abandoned(true);
     large_trim();
     return atomic_load(&stat_committed) < before ? 1 : 0;

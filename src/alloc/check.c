@@ -30,7 +30,7 @@ static size_t check_page(const heap_t *h, const region_t *r, const page_t *pg, b
     CHECK(pg->start == r->base + (uintptr_t)pg->slice_index * SLICE_SIZE, "page start", pg);
     CHECK((size_t)pg->reserved * pg->block_size <= (size_t)pg->slice_count * SLICE_SIZE, "page overflows its slices", pg);
     CHECK(pg->block_size == class_size[pg->size_class], "page block size", pg);
-    CHECK(((pg->flags & PAGE_IN_FULL) != 0) == (pg->check_start != pg->start), "full flag and check_start", pg);
+    CHECK(((pg->flags & PAGE_IN_FULL) != 0 || opt_secure) == (pg->check_start != pg->start), "full flag and check_start", pg);
     for (unsigned s = 0; s < pg->slice_count; s++)
         CHECK(r->slice_page[pg->slice_index + s] == pg, "slice map", pg);
     if (lists) {

@@ -46,7 +46,11 @@ void fatal_bug(enum heap_bug bug, const void *addr, int size_class, size_t block
     put(&l, bug_names[bug]);
     put(&l, " at ");
     put_hex(&l, (uintptr_t)addr);
-    if (size_class >= 0) {
+    if (bug == BUG_WRONG_SIZE) {
+        put(&l, " (");
+        put_dec(&l, block_size);
+        put(&l, " bytes given)");
+    } else if (size_class >= 0) {
         put(&l, " (size class ");
         put_dec(&l, (size_t)size_class);
         put(&l, ", ");

@@ -77,6 +77,7 @@ page_t *small_page_of(uintptr_t p, uint16_t *tag_out) {
 }
 
 static void free_slow_inner(void *ptr);
+static void free_validated(page_t *pg, uint16_t tag, void *ptr);
 
 void free_slow(void *ptr) {
     if (!ptr) return;
@@ -98,6 +99,18 @@ static void free_slow_inner(void *ptr) {
     uint64_t idx = page_block_index(pg, p, pg->start);
     if (idx >= pg->reserved) fatal_bug(BUG_INTERIOR_FREE, ptr, pg->size_class, pg->block_size);
     if (idx >= LOAD_RELAXED(pg->capacity)) fatal_bug(BUG_INVALID_FREE, ptr, pg->size_class, pg->block_size);
+    if (opt_secure) { secure_free(tls_heap, pg, ptr); return; }
+    free_validated(pg, tag, ptr);
+}
+
+void free_block_now(void *ptr) {
+    uint16_t tag;
+    page_t *pg = small_page_of((uintptr_t)ptr, &tag);
+    free_validated(pg, tag, ptr);
+}
+
+static void free_validated(page_t *pg, uint16_t tag, void *ptr) {
+    uintptr_t p = (uintptr_t)ptr;
     block_t *b = ptr;
     heap_t *h = tls_heap;
     if (tag == h->tag) {
@@ -130,11 +143,13 @@ static void free_slow_inner(void *ptr) {
 MAPALLOC_EXPORT void mapalloc_free(void *p) { free_inline(p); }
 
 MAPALLOC_EXPORT void mapalloc_free_sized(void *p, size_t n) {
+    if (p && opt_secure) secure_check_size(p, n);
     if (p && n > mapalloc_usable_size(p)) fatal_bug(BUG_WRONG_SIZE, p, -1, n);
     mapalloc_free(p);
 }
 
 MAPALLOC_EXPORT void mapalloc_free_aligned_sized(void *p, size_t alignment, size_t n) {
+    if (p && opt_secure) secure_check_size(p, n);
     if (p && (n > mapalloc_usable_size(p) || ((uintptr_t)p & (alignment - 1)) != 0))
         fatal_bug(BUG_WRONG_SIZE, p, -1, n);
     mapalloc_free(p);

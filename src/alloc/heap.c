@@ -149,6 +149,7 @@ void heap_maintenance(heap_t *h, bool force) {
 static void heap_thread_done(void *arg) {
     heap_t *h = arg;
     if (!h || h == &empty_heap) return;
+    secure_quarantine_flush(h);
     foreign_flush(h);
     heap_collect(h, true);
     region_purge(h, false);

@@ -180,6 +180,18 @@ page_t *small_page_of(uintptr_t p, uint16_t *tag_out) INTERNAL;
 size_t small_usable_size(const void *p) INTERNAL; /* 0 if not a small block start */
 bool small_block_is_free(page_t *pg, uintptr_t p) INTERNAL;
 
+/* ---- Secure mode (secure.c); opt_secure is defined with the options ---- */
+extern bool opt_secure;
+void *secure_malloc(heap_t *h, size_t n, size_t align) INTERNAL;
+void secure_free(heap_t *h, page_t *pg, void *p) INTERNAL;
+size_t secure_usable_size(const page_t *pg, uintptr_t b) INTERNAL;
+bool secure_in_quarantine(const heap_t *h, const void *p) INTERNAL;
+void secure_quarantine_flush(heap_t *h) INTERNAL;
+void secure_check_size(const void *p, size_t n) INTERNAL;
+/* Free a validated small block now, bypassing secure mode's quarantine. */
+void free_block_now(void *p) INTERNAL;
+size_t large_requested_size(const void *p) INTERNAL; /* 0: not a large block */
+
 /* Block size for an aligned request served from a size class, or 0 when the
  * request must go to large.c. */
 size_t aligned_small_size(size_t n, size_t align) INTERNAL;

@@ -20,6 +20,7 @@ typedef struct large_s {
     uintptr_t map;      /* mapping start */
     size_t map_len;     /* whole mapping, guard included */
     size_t data_len;    /* usable bytes from ptr (page multiple) */
+    size_t req;         /* bytes requested (free_sized checks it in secure mode) */
 } large_t;
 
 #define CACHE_SLOTS 16
@@ -35,6 +36,10 @@ static size_t table_cap, table_used, table_tombs;
 static cached_t cache[CACHE_SLOTS];
 static size_t cache_count, cache_bytes;
 static size_t live_blocks, live_bytes;
+/* Secure mode: freed large mappings, PROT_NONE, kept a while before unmapping
+ * so that a read or write after free faults instead of reaching new data. */
+static cached_t fenced[CACHE_SLOTS];
+static size_t fenced_count;
 /* The last large pointers freed, to tell a double free from an invalid one. */
 #define RECENT_FREES 64
 static uintptr_t recent_frees[RECENT_FREES];
@@ -174,8 +179,31 @@ static bool cached_resize(large_t *e, size_t data_len) {
     return true;
 }
 
+static void fenced_expire(bool all) {
+    uint64_t now = os_clock_ms();
+    for (size_t i = 0; i < fenced_count;) {
+        if (all || fenced_count == CACHE_SLOTS || now - fenced[i].since_ms >= opt_large_cache_ms + 1000) {
+            os_unmap((void *)fenced[i].map, fenced[i].map_len, OS_REASON_LARGE);
+            stat_commit(-(ptrdiff_t)fenced[i].map_len);
+            atomic_fetch_sub(&stat_reserved, fenced[i].map_len);
+            fenced[i] = fenced[--fenced_count];
+        } else {
+            i++;
+        }
+    }
+}
+
+size_t large_requested_size(const void *p) {
+    pthread_mutex_lock(&large_mutex);
+    large_t *e = table_find((uintptr_t)p);
+    size_t r = e ? e->req : 0;
+    pthread_mutex_unlock(&large_mutex);
+    return r;
+}
+
 void *large_alloc(size_t n, size_t align, bool zero) {
     if (n == 0) n = 1; /* aligned_alloc(big, 0): a real, unique block */
+    size_t req = n;
     if (align < OS_PAGE) align = OS_PAGE;
     size_t data_len = page_round(n);
     if (data_len < n || data_len > ((size_t)1 << 46)) { errno = ENOMEM; return NULL; }
@@ -192,6 +220,7 @@ void *large_alloc(size_t n, size_t align, bool zero) {
         cache[c] = cache[--cache_count];
         pthread_mutex_unlock(&large_mutex);
         size_t dirty = e.data_len < n ? e.data_len : n; /* grown pages are fresh zeros */
+        e.req = req;
         if (cached_resize(&e, data_len)) {
             pthread_mutex_lock(&large_mutex);
             bool ok = table_insert(&e);
@@ -224,6 +253,7 @@ void *large_alloc(size_t n, size_t align, bool zero) {
     e.ptr = e.map = (uintptr_t)m;
     e.map_len = map_len;
     e.data_len = data_len;
+    e.req = req;
     pthread_mutex_lock(&large_mutex);
     bool ok = table_insert(&e);
     if (ok) { live_blocks++; live_bytes += map_len; }
@@ -241,6 +271,15 @@ bool large_free(void *p) {
     large_t copy = *e;
     table_remove(e);
     recent_frees[recent_next++ % RECENT_FREES] = copy.ptr;
+    if (opt_secure) {
+        live_blocks--;
+        live_bytes -= copy.map_len;
+        fenced_expire(false);
+        (void)os_protect((void *)copy.ptr, copy.data_len, OS_PROT_NONE, OS_REASON_GUARD);
+        fenced[fenced_count++] = (cached_t){copy.map, copy.map_len, copy.data_len, os_clock_ms()};
+        pthread_mutex_unlock(&large_mutex);
+        return true;
+    }
     live_blocks--;
     live_bytes -= copy.map_len;
     size_t limit = cache_limit();
@@ -306,6 +345,7 @@ void *large_realloc(void *p, size_t n) {
     pthread_mutex_unlock(&large_mutex);
 
     large_t nw = cur;
+    nw.req = n;
     if (want <= cur.data_len) {
         if (want >= cur.data_len / 2 || (cur.ptr != cur.map)) {
             nw = cur; /* keep: shrinking by less than half is not worth two calls */
@@ -356,6 +396,7 @@ size_t large_trim(void) {
     pthread_mutex_lock(&large_mutex);
     size_t b = cache_bytes;
     cache_expire(true);
+    fenced_expire(true);
     pthread_mutex_unlock(&large_mutex);
     return b;
 }

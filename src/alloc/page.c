@@ -30,8 +30,14 @@ void page_setup_divisor(page_t *pg) {
 static void page_init(page_t *pg, unsigned cls) {
     pg->size_class = (uint8_t)cls;
     pg->block_size = class_size[cls];
-    pg->reserved = (uint32_t)(((size_t)pg->slice_count * SLICE_SIZE) / pg->block_size);
-    pg->check_start = pg->start;
+    size_t bytes = (size_t)pg->slice_count * SLICE_SIZE;
+    if (opt_secure) {
+        /* Secure mode: the page's last 4 KiB is a guard no block reaches. */
+        bytes -= OS_PAGE;
+        (void)os_protect((void *)(pg->start + bytes), OS_PAGE, OS_PROT_NONE, OS_REASON_GUARD);
+    }
+    pg->reserved = (uint32_t)(bytes / pg->block_size);
+    pg->check_start = pg->start + (opt_secure ? 1 : 0); /* secure: frees go to free_slow */
     page_setup_divisor(pg);
 }
 
@@ -129,6 +135,7 @@ static void page_queue_push_back(page_queue_t *q, page_t *pg) {
 /* Point the class's malloc fast path (class_page and every direct index of
  * the class) at pg. */
 void heap_point_class(heap_t *h, unsigned cls, page_t *pg) {
+    if (opt_secure) pg = &empty_page; /* secure mode: every malloc goes to secure.c */
     h->class_page[cls] = pg;
     if (class_size[cls] <= DIRECT_MAX) {
         size_t lo = cls > 1 ? class_size[cls - 1] / MIN_ALIGN + 1 : 0;
@@ -156,7 +163,7 @@ static void heap_clear_current(heap_t *h, unsigned cls) {
 /* ---- The foreign cache (see heap_t.foreign) ---- */
 
 bool foreign_push(heap_t *h, page_t *owner_page, block_t *b) {
-    if (h == &empty_heap) return false;
+    if (h == &empty_heap || opt_secure) return false;
     unsigned cls = owner_page->size_class;
     page_t *fp = &h->foreign[cls];
     uint32_t held = fp->capacity - fp->used;
@@ -226,7 +233,7 @@ void page_unfull(heap_t *h, page_t *pg) {
     if (pg->prev) pg->prev->next = pg->next; else h->full = pg->next;
     if (pg->next) pg->next->prev = pg->prev;
     pg->flags &= (uint8_t)~PAGE_IN_FULL;
-    pg->check_start = pg->start;
+    pg->check_start = pg->start + (opt_secure ? 1 : 0);
     page_queue_push_back(&h->queues[pg->size_class], pg);
     if (h->class_page[pg->size_class] == &empty_page) heap_set_current(h, pg->size_class, pg);
 }

@@ -120,6 +120,25 @@ void region_free_page(heap_t *h, page_t *pg) {
     region_t *r = pg->region;
     unsigned at = pg->slice_index, n = pg->slice_count;
     uint64_t m = run_mask(n) << at;
+    if (opt_secure) {
+        /* Open the page's guard again and give its pages back now: a slice
+         * reused by another class must read as zero (secure.c checks it). */
+        uintptr_t end = r->base + (uintptr_t)(at + n) * SLICE_SIZE;
+        (void)os_protect((void *)(end - OS_PAGE), OS_PAGE, OS_PROT_READ | OS_PROT_WRITE, OS_REASON_GUARD);
+        os_purge((void *)(r->base + (uintptr_t)at * SLICE_SIZE), (size_t)n * SLICE_SIZE);
+        for (unsigned i = 0; i < n; i++) r->slice_page[at + i] = &invalid_page;
+        pg->slice_count = 0;
+        r->used_slices &= ~m;
+        r->page_count--;
+        stat_commit(-(ptrdiff_t)((size_t)n * SLICE_SIZE));
+        atomic_fetch_add(&stat_purged, (size_t)n * SLICE_SIZE);
+        if (r->used_slices == 0) {
+            r->dirty_slices |= UINT64_C(1) << at; /* let region_purge unmap the empty region */
+            r->free_since_ms = 0;
+            stat_commit((ptrdiff_t)SLICE_SIZE);
+        }
+        return;
+    }
     for (unsigned i = 0; i < n; i++) r->slice_page[at + i] = &invalid_page;
     pg->slice_count = 0;
     if (r->dirty_slices == 0) r->free_since_ms = os_clock_ms();

@@ -115,6 +115,7 @@ typedef struct page_queue_s {
 enum heap_state { HEAP_ACTIVE = 1, HEAP_ABANDONED = 2 };
 
 #define NO_REGION ((uintptr_t)1 << 63)  /* a cached_base no user pointer matches */
+#define QUARANTINE_SLOTS 256u            /* secure mode: freed blocks held per thread */
 
 typedef struct heap_s {
     page_t *direct[DIRECT_COUNT];     /* size (n+15)/16 -> current page for its class */
@@ -138,6 +139,9 @@ typedef struct heap_s {
      * free, used (pops) and capacity (pushes) are meaningful; for the owner
      * page the block stays in use until it comes home. */
     page_t foreign[CLASS_COUNT];
+    /* Secure mode: freed blocks waiting to be reused (secure.c). */
+    void *quarantine[QUARANTINE_SLOTS];
+    uint32_t quarantine_count;
 } heap_t;
 
 #define FOREIGN_MAX_BYTES (32u << 10)
