@@ -84,9 +84,9 @@ MAPALLOC_EXPORT void *mapalloc_realloc(void *p, size_t n) {
          * request's end, so only the same size stays). */
         if (opt_secure ? n == old : (n <= old && (n > old / 2 || old <= 32))) return p;
     } else {
-        old = large_usable_size(p);
+        old = opt_secure ? large_requested_size(p) : large_usable_size(p);
         if (!old) fatal_bug(BUG_INVALID_REALLOC, p, -1, 0);
-        if (n > opt_large_threshold) {
+        if (n > opt_large_threshold && !opt_secure) {
             void *q = large_realloc(p, n);
             if (q) return q;
             /* The kernel would not move the pages: copy instead. */

@@ -193,6 +193,23 @@ static void fenced_expire(bool all) {
     }
 }
 
+/* Secure mode: canary bytes from the request's end to the data's end (a
+ * request that ends on a page boundary has the guard page instead). */
+static uint8_t large_canary_byte(uintptr_t ptr, size_t i) {
+    return (uint8_t)((process_secret[3] ^ (ptr >> 12)) >> ((i & 7) * 8)) | 1;
+}
+
+static void large_canary_fill(const large_t *e) {
+    uint8_t *q = (uint8_t *)e->ptr;
+    for (size_t i = e->req; i < e->data_len; i++) q[i] = large_canary_byte(e->ptr, i);
+}
+
+static void large_canary_check(const large_t *e) {
+    const uint8_t *q = (const uint8_t *)e->ptr;
+    for (size_t i = e->req; i < e->data_len; i++)
+        if (q[i] != large_canary_byte(e->ptr, i)) fatal_bug(BUG_CANARY, q + i, -1, e->data_len);
+}
+
 size_t large_requested_size(const void *p) {
     pthread_mutex_lock(&large_mutex);
     large_t *e = table_find((uintptr_t)p);
@@ -261,6 +278,7 @@ void *large_alloc(size_t n, size_t align, bool zero) {
     if (!ok) { os_unmap(m, map_len, OS_REASON_LARGE); errno = ENOMEM; return NULL; }
     stat_commit((ptrdiff_t)map_len);
     atomic_fetch_add(&stat_reserved, map_len);
+    if (opt_secure) large_canary_fill(&e);
     return m; /* fresh anonymous memory is zero */
 }
 
@@ -272,6 +290,7 @@ bool large_free(void *p) {
     table_remove(e);
     recent_frees[recent_next++ % RECENT_FREES] = copy.ptr;
     if (opt_secure) {
+        large_canary_check(&copy);
         live_blocks--;
         live_bytes -= copy.map_len;
         fenced_expire(false);
@@ -326,7 +345,7 @@ bool large_recently_freed(const void *p) {
 size_t large_usable_size(const void *p) {
     pthread_mutex_lock(&large_mutex);
     large_t *e = table_find((uintptr_t)p);
-    size_t r = e ? e->data_len : 0;
+    size_t r = e ? (opt_secure ? e->req : e->data_len) : 0; /* secure: the rest is canary */
     pthread_mutex_unlock(&large_mutex);
     return r;
 }
