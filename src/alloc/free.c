@@ -142,15 +142,30 @@ static void free_validated(page_t *pg, uint16_t tag, void *ptr) {
 /* errno: the fast path makes no system call; free_slow saves and restores it. */
 MAPALLOC_EXPORT void mapalloc_free(void *p) { free_inline(p); }
 
+/* The usable size of a block about to be freed by size, naming a freed or
+ * foreign pointer as free would. */
+static size_t sized_free_usable(void *p) {
+    size_t s = small_usable_size(p);
+    if (s == SIZE_MAX) fatal_bug(BUG_DOUBLE_FREE, p, -1, 0);
+    if (s) return s;
+    s = large_usable_size(p);
+    if (s) return s;
+    free_slow(p); /* not a live block: free_slow names the bug and aborts */
+    fatal_bug(BUG_INVALID_FREE, p, -1, 0);
+}
+
 MAPALLOC_EXPORT void mapalloc_free_sized(void *p, size_t n) {
-    if (p && opt_secure) secure_check_size(p, n);
-    if (p && n > mapalloc_usable_size(p)) fatal_bug(BUG_WRONG_SIZE, p, -1, n);
+    if (!p) return;
+    size_t usable = sized_free_usable(p);
+    if (opt_secure) secure_check_size(p, n);
+    if (n > usable) fatal_bug(BUG_WRONG_SIZE, p, -1, n);
     mapalloc_free(p);
 }
 
 MAPALLOC_EXPORT void mapalloc_free_aligned_sized(void *p, size_t alignment, size_t n) {
-    if (p && opt_secure) secure_check_size(p, n);
-    if (p && (n > mapalloc_usable_size(p) || ((uintptr_t)p & (alignment - 1)) != 0))
-        fatal_bug(BUG_WRONG_SIZE, p, -1, n);
+    if (!p) return;
+    size_t usable = sized_free_usable(p);
+    if (opt_secure) secure_check_size(p, n);
+    if (n > usable || ((uintptr_t)p & (alignment - 1)) != 0) fatal_bug(BUG_WRONG_SIZE, p, -1, n);
     mapalloc_free(p);
 }

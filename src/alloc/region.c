@@ -36,7 +36,13 @@ static unsigned free_slice_count(const region_t *r) {
  * heap's regions sit together (fewer, mergeable mappings). */
 static void *region_hint(heap_t *h) {
     if (h->regions) return (void *)(h->regions->base + REGION_SIZE);
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
+#define MAPALLOC_UNDER_SANITIZER 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__) || defined(MAPALLOC_UNDER_SANITIZER)
+    (void)h;
     return NULL; /* sanitizers own fixed parts of the address space */
 #else
     /* A heap's first region goes to a random 4 MiB slot between 32 and 96 TiB,
