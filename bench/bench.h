@@ -125,7 +125,8 @@ static inline uint64_t bench_below(struct bench_rng *r, uint64_t n)
 }
 
 /* A size from a few small size ranges weighted like typical C programs:
- * mostly 8..128 bytes, some up to 1 KiB, a few up to `max_size`. */
+ * 70% 8..128 bytes, 25% 128 B..1 KiB, 5% from 1 KiB up to `max_size`
+ * (exactly 1 KiB when max_size is 1 KiB or less). */
 static inline size_t bench_small_size(struct bench_rng *r, size_t max_size)
 {
     uint64_t x = bench_below(r, 100);
