@@ -97,13 +97,14 @@ MAPALLOC_EXPORT void mapalloc_stats_print(FILE *out);
 
 /* Options: the table is README's "Options" (generated from src/alloc/options.h).
  * They are read once from the environment, MAPALLOC_OPTIONS="name=value,..."
- * first and then MAPALLOC_<NAME>=value (which wins), at the first allocation
- * or the first call of these functions; a bad value or unknown name prints
+ * first and then MAPALLOC_<NAME>=value (which wins), when the library is
+ * loaded (or at an earlier allocation or call of these functions from another
+ * library's constructor); a bad value or unknown name prints
  * "mapalloc: warning: <name>: <why>; keeping the default" and changes nothing.
  * mapalloc_option_set overrides both: 0, or -1 with errno ENOENT (unknown
- * name), EINVAL (bad value: nothing changes) or EBUSY (an option fixed at the
- * first allocation, which has happened; setting the value it already has
- * succeeds). Options marked "any time" in the table take effect at once. */
+ * name), EINVAL (bad value: nothing changes) or EBUSY (an option fixed when
+ * the allocator starts, at its first allocation of a block below the large
+ * threshold, which has happened; setting the value it already has succeeds). Options marked "any time" in the table take effect at once. */
 MAPALLOC_EXPORT int mapalloc_option_set(const char *name, const char *value);
 /* The effective value of an option as decimal text (booleans 0 or 1, sizes in
  * bytes, times in ms) in buf[len], terminated when len > 0. Returns the

@@ -50,3 +50,12 @@ static void init_once(void) {
 }
 
 void process_init(void) { pthread_once(&once, init_once); }
+
+/* The options and the event channel as soon as the library is loaded: a
+ * program whose first allocations are large blocks (which do not start the
+ * allocator) must get its options, and mapwatch must see those mappings too.
+ * Options fixed at start-up stay settable until the first small allocation. */
+__attribute__((constructor)) static void init_at_load(void) {
+    options_load();
+    if (opt_event_fd >= 0) os_event_channel_open(opt_event_fd);
+}

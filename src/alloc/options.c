@@ -1,6 +1,7 @@
 /* options.c: the options' values, read once from the environment and settable
- * from code (mapalloc_option_set/get). The environment is read at the first of:
- * the first allocation (process_init), the first mapalloc_option_* call.
+ * from code (mapalloc_option_set/get). The environment is read when the library
+ * is loaded (a constructor in init.c), or earlier if an allocation or a
+ * mapalloc_option_* call comes first (from another library's constructor).
  * Precedence, lowest first: the default, MAPALLOC_OPTIONS="name=value,..."
  * (left to right), MAPALLOC_<NAME>=value, mapalloc_option_set.
  * Runs inside the first malloc: allocates nothing (getenv, fixed buffers,
@@ -162,7 +163,7 @@ void options_print_verbose(void) {
         size_t n = 0;
         option_format(&option_table[i], values[i], true, val, sizeof val);
         const char *parts[] = {"mapalloc: option ", option_table[i].name, " = ", val, " (", source_names[sources[i]],
-                               (i == OPTION_SECURE || i == OPTION_HUGE_PAGES) && values[i] ? "; not active yet)\n" : ")\n"};
+                               i == OPTION_HUGE_PAGES && values[i] ? "; not active yet)\n" : ")\n"};
         for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++)
             for (const char *s = parts[k]; *s && n < sizeof line; s++) line[n++] = *s;
         os_write_stderr(line, n);

@@ -37,7 +37,7 @@ enum option_when {
     X(LARGE_CACHE_MS, large_cache_ms, OPTION_MS, 1000, 0, 3600000, OPTION_ANY_TIME,                       \
       "how long a cached large mapping is kept; 0 = no cache")                                          \
     X(SECURE, secure, OPTION_BOOL, 0, 0, 1, OPTION_AT_INIT,                                               \
-      "secure mode (canaries, zero-on-free, quarantine): accepted and reported, not active yet")        \
+      "secure mode (secure.c): canaries, zero-on-free, a quarantine, guard pages; every call takes a slow path") \
     X(STATS, stats, OPTION_BOOL, 0, 0, 1, OPTION_ANY_TIME,                                                \
       "print statistics to stderr at exit")                                                             \
     X(VERBOSE, verbose, OPTION_BOOL, 0, 0, 1, OPTION_AT_INIT,                                             \
@@ -79,15 +79,21 @@ bool option_parse(const struct option_desc *d, const char *s, size_t len, int64_
 size_t option_format(const struct option_desc *d, int64_t v, bool human, char *buf, size_t len);
 
 /* ---- The globals (options.c), for the options init.c does not define. ---- */
-extern bool opt_secure;          /* reserved: secure mode (not active yet) */
+extern bool opt_secure;          /* secure mode (secure.c; also declared in internal.h) */
 extern bool opt_stats_at_exit;   /* print statistics at exit */
 extern bool opt_verbose;         /* print the options at start-up */
 extern bool opt_huge_pages;      /* reserved: THP for small-object regions (not active yet) */
 extern size_t opt_memory_limit;  /* committed bytes allowed, 0 = none (warning only) */
 extern int opt_event_fd;         /* mapwatch event channel, -1 = off */
 
+/* Whether committing bytes more keeps committed memory within memory_limit
+ * (always true without a limit). stats.c; for the places that map memory
+ * (region.c region_new, large.c large_alloc) to fail with ENOMEM instead. */
+bool stat_commit_allowed(size_t bytes);
+
 /* Read MAPALLOC_OPTIONS and every MAPALLOC_<NAME> once (later calls return at
- * once); warnings go to stderr. Called by process_init and by the option API. */
+ * once); warnings go to stderr. Called when the library is loaded (init.c),
+ * by process_init and by the option API, whichever comes first. */
 void options_load(void);
 /* The first allocation: from now on OPTION_AT_INIT options are fixed. */
 void options_freeze(void);

@@ -41,6 +41,11 @@ void stat_commit(ptrdiff_t delta) {
     if (unlikely(limit != 0 && now > limit && delta > 0)) memory_limit_crossed(now);
 }
 
+bool stat_commit_allowed(size_t bytes) {
+    size_t limit = LOAD_RELAXED(opt_memory_limit);
+    return limit == 0 || atomic_load_explicit(&stat_committed, memory_order_relaxed) + bytes <= limit;
+}
+
 /* ---- The walk ---- */
 
 #define HEAPS_SHOWN 64

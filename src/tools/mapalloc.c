@@ -62,7 +62,7 @@ static void usage(FILE *out) {
     fputs("usage: mapalloc [--stats] [--secure] [--option name=value]... [--lib PATH] [--] PROGRAM [ARGS...]\n"
           "Run PROGRAM with libmapalloc as its malloc (through LD_PRELOAD).\n"
           "  --stats              print the allocator's statistics to stderr when PROGRAM exits\n"
-          "  --secure             secure mode (the option is accepted; not active yet)\n"
+          "  --secure             secure mode: canaries, zero-on-free, quarantine, guard pages (slower)\n"
           "  --option name=value  set an option (may be repeated); it wins over the environment\n"
           "  --lib PATH           the library to preload (default: found next to this command)\n"
           "  --list-options[=markdown]  print the option table and exit\n"

@@ -11,6 +11,8 @@ name (CTest runs each: options_<name>):
                      default (both forms)
   unknown_names      unknown names warn (both forms, and a lower-case
                      MAPALLOC_ variable) and change nothing
+  large_first        a program whose only allocation is a large block gets
+                     its options (the event channel sees the mapping)
   api                test_options api, and its stats=yes prints at exit
   json_matches       the statistics JSON parses and its classes equal the
                      known allocation pattern
@@ -167,6 +169,21 @@ def t_unknown_names(args):
         check_one_warning(err, shown, "unknown name " + shown)
         if err and "unknown option" not in err[0]:
             fail("unknown name %s: reason should say unknown option: %r" % (shown, err[0]))
+
+
+def t_large_first(args):
+    import tempfile
+    with tempfile.TemporaryFile(mode="w+") as events:
+        fd = events.fileno()
+        env = clean_env(MAPALLOC_EVENT_FD=str(fd))
+        r = subprocess.run([args.bin, "large"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, timeout=60, pass_fds=(fd,))
+        events.seek(0)
+        lines = events.read().splitlines()
+    if r.returncode != 0 or r.stderr:
+        fail("test_options large: exit %d, stderr %r" % (r.returncode, r.stderr))
+    if not any(l.startswith("mapalloc mmap ") and l.endswith(" large") for l in lines):
+        fail("the event channel saw no large mapping: %r" % lines[:10])
 
 
 def t_api(args):

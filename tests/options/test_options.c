@@ -6,6 +6,8 @@
  *   classes    per-class figures match a known allocation pattern exactly,
  *              also after frees by the owner and by another thread; prints
  *              the expectation and the JSON for run_tests.py to compare
+ *   large      one large block and nothing else (run_tests.py checks that the
+ *              event channel from the environment saw its mapping)
  *   kernel     committed bytes agree with the kernel's Rss of our mappings
  *              (/proc/self/smaps) within 10%, before and after trim
  * Links the core (prefixed API only): the process's own malloc stays glibc's,
@@ -269,11 +271,18 @@ static int cmd_kernel(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2) { fprintf(stderr, "usage: %s get|api|classes|kernel\n", argv[0]); return 2; }
+    if (argc != 2) { fprintf(stderr, "usage: %s get|api|classes|kernel|large\n", argv[0]); return 2; }
     if (!strcmp(argv[1], "get")) return cmd_get();
     if (!strcmp(argv[1], "api")) return cmd_api();
     if (!strcmp(argv[1], "classes")) return cmd_classes();
     if (!strcmp(argv[1], "kernel")) return cmd_kernel();
+    if (!strcmp(argv[1], "large")) {
+        char *p = mapalloc_malloc(1 << 20); /* a large block does not start the allocator */
+        if (!p) return 1;
+        p[0] = 1;
+        mapalloc_free(p);
+        return 0;
+    }
     fprintf(stderr, "unknown test %s\n", argv[1]);
     return 2;
 }
