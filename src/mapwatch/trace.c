@@ -430,7 +430,7 @@ static void handle_exec(struct mw_task *t)
      * identity and all other threads of the group are gone. */
     for (size_t i = 0; i < T.count;) {
         struct mw_task *o = T.tasks[i];
-        if (o != t && o->tgid == t->tgid && (o->tid == old_tid || o->tid != t->tid)) {
+        if (o != t && o->tgid == t->tgid) {
             task_remove(o, 0);
             continue;
         }
@@ -556,8 +556,6 @@ int mw_trace_run(const struct mw_options *opt, const struct mw_trace_hooks *hook
         } else if (WIFSTOPPED(status)) {
             handle_stop(t, status);
         }
-        if (hooks->on_poll)
-            hooks->on_poll(hooks->arg);
     }
     free(T.tasks);
     T.tasks = NULL;

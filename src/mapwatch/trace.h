@@ -46,8 +46,6 @@ struct mw_trace_hooks {
     void (*on_exit_stop)(void *arg, struct mw_task *t);
     /* t is gone: status as from waitpid, or -1 when detached. */
     void (*on_gone)(void *arg, struct mw_task *t, int status);
-    /* Called after each stop is handled (side-channel polling). */
-    void (*on_poll)(void *arg);
 };
 
 /* Run (opt->argv) or attach (opt->attach_pid) and trace until every task has
