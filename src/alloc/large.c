@@ -10,6 +10,7 @@
  * May call: os.h, stats.
  */
 #include "internal.h"
+#include "mapalloc.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -260,7 +261,14 @@ void *large_alloc(size_t n, size_t align, bool zero) {
     if (huge && align < HUGE_PAGE) align = HUGE_PAGE;
     void *m = align > OS_PAGE ? os_map_aligned(map_len, align, NULL, OS_REASON_LARGE)
                               : os_map(NULL, map_len, OS_REASON_LARGE);
-    if (!m) { errno = ENOMEM; return NULL; }
+    if (!m) {
+        /* Out of address space or memory (ulimit -v, overcommit): give back
+         * every free page, empty region and cached mapping, then try again. */
+        mapalloc_trim(0);
+        m = align > OS_PAGE ? os_map_aligned(map_len, align, NULL, OS_REASON_LARGE)
+                            : os_map(NULL, map_len, OS_REASON_LARGE);
+        if (!m) { errno = ENOMEM; return NULL; }
+    }
     /* The whole data range: advising part of it would split the data into two
      * mappings, which mremap (realloc) cannot move as one. */
     if (huge) os_hugepage_advise(m, data_len);
