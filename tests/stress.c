@@ -13,7 +13,8 @@
  *
  * Built twice: with STRESS_PREFIXED against the core (mapalloc_malloc ...),
  * and without it against the standard names, run with LD_PRELOAD.
- * Usage: stress [-t threads] [-n ops per thread] [-r churn rounds]
+ * Usage: stress [-t threads] [-n ops per thread] [-r churn rounds] [-m large]
+ * (-m large: half the blocks large, up to 8 MiB, alignments up to 4 MiB.)
  */
 #define _GNU_SOURCE
 #include "testutil.h"
@@ -54,8 +55,11 @@ static atomic_size_t verified_bytes;
 
 /* --- Blocks ---------------------------------------------------------------- */
 
+static int large_mix; /* -m large: half the blocks large, up to 8 MiB */
+
 static size_t random_size(rng_t *r) {
     size_t k = rng_below(r, 1000);
+    if (large_mix) return k < 500 ? rng_range(r, 0, 4096) : rng_range(r, 64 * KiB, rng_below(r, 8) ? 1 * MiB : 8 * MiB);
     if (k < 850) return rng_below(r, 8) ? rng_range(r, 0, 256) : rng_range(r, 257, 1024);
     if (k < 995) return rng_range(r, 1025, rng_below(r, 4) ? 16 * KiB : 128 * KiB);
     return rng_range(r, 128 * KiB, 1 * MiB + 12345);
@@ -67,7 +71,7 @@ static bool block_new(struct block *b, rng_t *r) {
     b->align = 0;
     if (k == 0) b->p = t_calloc(1, n);
     else if (k == 1) {
-        b->align = (size_t)64 << rng_below(r, 7);
+        b->align = (size_t)64 << rng_below(r, large_mix ? 17 : 7); /* up to 4 MiB in the large mix */
         b->p = t_aligned_alloc(b->align, n);
     }
     else b->p = t_malloc(n);
@@ -325,7 +329,8 @@ int main(int argc, char **argv) {
         if (strcmp(argv[i], "-t") == 0) thread_count = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "-n") == 0) ops_per_thread = (size_t)atoll(argv[i + 1]);
         else if (strcmp(argv[i], "-r") == 0) churn_rounds = atoi(argv[i + 1]);
-        else { fprintf(stderr, "usage: stress [-t threads] [-n ops] [-r rounds]\n"); return 2; }
+        else if (strcmp(argv[i], "-m") == 0 && strcmp(argv[i + 1], "large") == 0) large_mix = 1;
+        else { fprintf(stderr, "usage: stress [-t threads] [-n ops] [-r rounds] [-m large]\n"); return 2; }
     }
     REQUIRE(thread_count >= 1 && ops_per_thread >= 100);
 #ifndef STRESS_PREFIXED
