@@ -28,6 +28,8 @@ struct frame_info {
     const char *symbol;
     const char *file;
     int line;
+    bool has_callee;
+    const char *callee;   /* the library function this call site calls, decoded from its instruction */
 };
 
 /* One traced process: its Dwfl and, during a walk, the thread's stack copy. */
@@ -297,6 +299,62 @@ static void lookup_src(struct proc *p, struct frame_info *fi)
     src_by_cu_scan(m, fi->pc, fi);
 }
 
+static bool read_u64(struct proc *p, uint64_t addr, uint64_t *v)
+{
+    size_t got;
+    return read_remote(p->tid, addr, v, sizeof *v, &got) && got == sizeof *v;
+}
+
+/* Where the indirect jump of a PLT entry at `plt` (as read into code) takes
+ * its target from: the GOT slot. 0 if the code is not a PLT entry. */
+static uint64_t plt_slot(uint64_t plt, const unsigned char *code)
+{
+    size_t at = 0;
+    if (code[0] == 0xf3 && code[1] == 0x0f && code[2] == 0x1e && code[3] == 0xfa)
+        at = 4; /* endbr64 (.plt.sec with CET) */
+    bool bnd = code[at] == 0xf2;
+    at += bnd;
+    if (code[at] != 0xff || code[at + 1] != 0x25)
+        return 0;
+    int32_t disp;
+    memcpy(&disp, code + at + 2, sizeof disp);
+    return plt + at + 6 + (uint64_t)(int64_t)disp;
+}
+
+/* The function a call site calls, from the call instruction that ends at
+ * `ret`: `call rel32` (directly, or to a PLT entry whose GOT slot holds the
+ * library function, resolved by now since the call is under way) or
+ * `call *disp(%rip)` (-fno-plt). This names malloc even when malloc tail-calls
+ * its slow path and so left no frame of its own. NULL if it cannot tell. */
+static const char *decode_callee(struct proc *p, uint64_t ret)
+{
+    unsigned char insn[6], code[16];
+    size_t got;
+    uint64_t target = 0;
+    if (!read_remote(p->tid, ret - 6, insn, sizeof insn, &got) || got != sizeof insn)
+        return NULL;
+    int32_t disp;
+    if (insn[1] == 0xe8) {
+        memcpy(&disp, insn + 2, sizeof disp);
+        uint64_t dest = ret + (uint64_t)(int64_t)disp;
+        if (!read_remote(p->tid, dest, code, sizeof code, &got) || got != sizeof code)
+            return NULL;
+        uint64_t slot = plt_slot(dest, code);
+        if (!slot)
+            target = dest;
+        else if (!read_u64(p, slot, &target))
+            return NULL;
+    } else if (insn[0] == 0xff && insn[1] == 0x15) {
+        memcpy(&disp, insn + 2, sizeof disp);
+        if (!read_u64(p, ret + (uint64_t)(int64_t)disp, &target))
+            return NULL;
+    } else {
+        return NULL;
+    }
+    Dwfl_Module *m = dwfl_addrmodule(p->dwfl, target);
+    return m ? dwfl_module_addrname(m, target) : NULL;
+}
+
 /* Walk outwards only as far as the program's own first frame: most of the
  * cost of attribution is this walk. */
 static int frame_cb(Dwfl_Frame *frame, void *arg)
@@ -363,13 +421,17 @@ char *mw_attrib_caller(struct mw_attrib *a, pid_t tgid, pid_t tid)
     if (user >= 0) {
         struct frame_info *cached = lookup(p, w.pcs[user]);
         lookup_src(p, cached);
+        if (!cached->has_callee && user > 0) {
+            cached->has_callee = true;
+            cached->callee = decode_callee(p, w.pcs[user] + 1); /* pcs hold return address - 1 */
+        }
         frames[user] = *cached;
     }
     struct mw_buf b = { 0 };
     if (user >= 0) {
         const struct frame_info *f = &frames[user];
         if (user > 0)
-            mw_buf_printf(&b, "%s ", clean_symbol(frames[user - 1].symbol));
+            mw_buf_printf(&b, "%s ", clean_symbol(f->callee ? f->callee : frames[user - 1].symbol));
         mw_buf_printf(&b, "in %s", clean_symbol(f->symbol));
         if (f->file)
             mw_buf_printf(&b, " at %s:%d", f->file, f->line);

@@ -460,7 +460,9 @@ def t_tour_mapalloc():
     check(not calls(ev, "brk", 128 * 1024), "mapalloc grew the brk heap")
     large = [e for e in calls(ev, "mmap") if e["allocator_reason"] == "large"]
     check(large and large[0]["length"] >= 1 << 20, f"no 'large' mapping for the 1 MiB malloc: {large[:1]}")
-    check("layout-tour.c:" in (large[0]["caller"] or ""), f"large block not attributed: {large[0]['caller']}")
+    # malloc may tail-call its slow path and leave no frame: the call site names it.
+    check((large[0]["caller"] or "").startswith("malloc in main at layout-tour.c:"),
+          f"large block not attributed to malloc in main: {large[0]['caller']}")
     check("unmatched" not in p.stderr and "0 not matched" in p.stderr, "side-channel lines left unmatched")
     no_mismatch(ev)
 
