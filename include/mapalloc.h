@@ -141,6 +141,36 @@ MAPALLOC_EXPORT size_t mapalloc_stats_json(char *buf, size_t len);
 
 /* --- end of options and detailed statistics --- */
 
+/* --- First-class heaps and heap walking: userheap.c. ----------------------- */
+
+/* A heap of its own: allocate from it, free its blocks one by one (with
+ * mapalloc_free or mapalloc_heap_free, from any thread), and destroy it to
+ * free everything in it at once: its regions and its large blocks are
+ * unmapped. Rules: every function here may be called from any thread (each
+ * takes the heap's lock); blocks of a heap must not be used or freed after
+ * mapalloc_heap_destroy, nor while it runs. A freed pointer of a destroyed
+ * heap is reported by free as an invalid free. */
+typedef struct mapalloc_heap mapalloc_heap;
+/* NULL with ENOMEM when no heap can be made (at most 65519 heaps, threads'
+ * included, exist at once; destroyed heaps are reused). */
+MAPALLOC_EXPORT mapalloc_heap *mapalloc_heap_create(void);
+MAPALLOC_EXPORT MAPALLOC_MALLOC_ATTR void *mapalloc_heap_malloc(mapalloc_heap *h, size_t n);
+MAPALLOC_EXPORT MAPALLOC_MALLOC_ATTR void *mapalloc_heap_calloc(mapalloc_heap *h, size_t count, size_t size);
+/* realloc within h (the block stays in place when the new size fits). */
+MAPALLOC_EXPORT void *mapalloc_heap_realloc(mapalloc_heap *h, void *p, size_t n);
+/* EINVAL unless alignment is a power of two. */
+MAPALLOC_EXPORT MAPALLOC_MALLOC_ATTR void *mapalloc_heap_aligned_alloc(mapalloc_heap *h, size_t alignment, size_t n);
+MAPALLOC_EXPORT void mapalloc_heap_free(mapalloc_heap *h, void *p);
+MAPALLOC_EXPORT void mapalloc_heap_destroy(mapalloc_heap *h);
+/* Visit every live block of h (address and usable size) and return how many
+ * there are; visit may be NULL (count only) and stops the walk by returning
+ * non-zero. h == NULL walks the calling thread's heap and the large blocks of
+ * no first-class heap. The visitor must not allocate from or free into the
+ * heap being walked. Blocks another thread freed into its own small cache of
+ * foreign blocks, or into secure mode's quarantine, count as live until they
+ * come home. */
+MAPALLOC_EXPORT size_t mapalloc_heap_walk(mapalloc_heap *h, int (*visit)(void *block, size_t size, void *arg), void *arg);
+
 /* --- Checking. ------------------------------------------------------------ */
 
 /* Walk every heap and check every invariant written in src/alloc/invariants.h;

@@ -120,6 +120,14 @@ static void free_validated(page_t *pg, uint16_t tag, void *ptr) {
     }
     heap_t *owner = heap_by_tag(tag);
     if (!owner) fatal_bug(BUG_INVALID_FREE, ptr, -1, 0);
+    if (atomic_load(&owner->state) == HEAP_USER) {
+        /* A first-class heap: its lock guards it (userheap.c). */
+        pthread_mutex_lock(&owner->adopt_lock);
+        if (looks_free(p)) check_not_free(pg, b);
+        local_free(owner, pg, b);
+        pthread_mutex_unlock(&owner->adopt_lock);
+        return;
+    }
     if (owner->state == HEAP_ABANDONED && pthread_mutex_trylock(&owner->adopt_lock) == 0) {
         if (owner->state == HEAP_ABANDONED) {
             if (looks_free(p)) check_not_free(pg, b);

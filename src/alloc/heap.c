@@ -80,6 +80,42 @@ static heap_t *heap_new_locked(void) {
     return h;
 }
 
+/* ---- First-class heaps (the API is in userheap.c) ---- */
+
+static heap_t *retired_user; /* destroyed first-class heaps, reused by the next create */
+
+heap_t *heap_new_user(void) {
+    process_init();
+    heaps_lock();
+    heap_t *h = retired_user;
+    if (h) {
+        retired_user = h->next_abandoned;
+        h->next_abandoned = NULL;
+        memset(h->queues, 0, sizeof h->queues);
+        memset(h->foreign, 0, sizeof h->foreign);
+        h->full = NULL;
+        h->regions = NULL;
+        h->quarantine_count = 0;
+        h->cached_base = NO_REGION;
+        h->cached_region = NULL;
+        heap_reset_tables(h);
+    } else {
+        h = heap_new_locked();
+    }
+    if (h) atomic_store(&h->state, HEAP_USER);
+    heaps_unlock();
+    if (!h) errno = ENOMEM;
+    return h;
+}
+
+void heap_retire_user(heap_t *h) {
+    heaps_lock();
+    atomic_store(&h->state, HEAP_DESTROYED);
+    h->next_abandoned = retired_user;
+    retired_user = h;
+    heaps_unlock();
+}
+
 heap_t *heap_init_thread(void) {
     process_init();
     heaps_lock();

@@ -170,6 +170,14 @@ bool large_free(void *p) INTERNAL;           /* false: not a large block */
 size_t large_usable_size(const void *p) INTERNAL; /* 0: not a large block */
 bool large_recently_freed(const void *p) INTERNAL;
 bool large_contains(const void *p) INTERNAL;     /* p inside a live large block, not its start */
+extern __thread uint16_t large_owner_tag INTERNAL;
+void large_free_owned(uint16_t owner) INTERNAL;
+size_t large_walk(uint16_t owner, int (*visit)(void *, size_t, void *), void *arg) INTERNAL;
+/* First-class heaps (userheap.c) and walking. */
+void region_destroy_all(heap_t *h) INTERNAL;
+heap_t *heap_new_user(void) INTERNAL;
+void heap_retire_user(heap_t *h) INTERNAL;
+size_t heap_walk_blocks(heap_t *h, int (*visit)(void *, size_t, void *), void *arg) INTERNAL;
 void *large_realloc(void *p, size_t n) INTERNAL;  /* p must be large */
 size_t large_trim(void) INTERNAL;
 void large_fork_prepare(void) INTERNAL;

@@ -22,6 +22,7 @@ typedef struct large_s {
     size_t map_len;     /* whole mapping, guard included */
     size_t data_len;    /* usable bytes from ptr (page multiple) */
     size_t req;         /* bytes requested (free_sized checks it in secure mode) */
+    uint16_t owner;     /* tag of the first-class heap it belongs to, 0 for none */
 } large_t;
 
 #define CACHE_SLOTS 16
@@ -219,9 +220,14 @@ size_t large_requested_size(const void *p) {
     return r;
 }
 
+/* Set by userheap.c (under the heap's lock) while it allocates for a
+ * first-class heap: large blocks made meanwhile belong to that heap. */
+__thread uint16_t large_owner_tag __attribute__((tls_model("initial-exec")));
+
 void *large_alloc(size_t n, size_t align, bool zero) {
     if (n == 0) n = 1; /* aligned_alloc(big, 0): a real, unique block */
     size_t req = n;
+    uint16_t owner = large_owner_tag;
     if (align < OS_PAGE) align = OS_PAGE;
     size_t data_len = page_round(n);
     if (data_len < n || data_len > ((size_t)1 << 46)) { errno = ENOMEM; return NULL; }
@@ -239,6 +245,7 @@ void *large_alloc(size_t n, size_t align, bool zero) {
         pthread_mutex_unlock(&large_mutex);
         size_t dirty = e.data_len < n ? e.data_len : n; /* grown pages are fresh zeros */
         e.req = req;
+        e.owner = owner;
         if (cached_resize(&e, data_len)) {
             pthread_mutex_lock(&large_mutex);
             bool ok = table_insert(&e);
@@ -279,6 +286,7 @@ void *large_alloc(size_t n, size_t align, bool zero) {
     e.map_len = map_len;
     e.data_len = data_len;
     e.req = req;
+    e.owner = owner;
     pthread_mutex_lock(&large_mutex);
     bool ok = table_insert(&e);
     if (ok) { live_blocks++; live_bytes += map_len; }
@@ -417,6 +425,32 @@ fail:
     pthread_mutex_unlock(&large_mutex);
     errno = ENOMEM;
     return NULL;
+}
+
+/* Free every large block of a first-class heap (heap destroy). */
+void large_free_owned(uint16_t owner) {
+    for (;;) {
+        uintptr_t victim = 0;
+        pthread_mutex_lock(&large_mutex);
+        for (size_t i = 0; i < table_cap && !victim; i++)
+            if (table[i].ptr > 1 && table[i].owner == owner) victim = table[i].ptr;
+        pthread_mutex_unlock(&large_mutex);
+        if (!victim) return;
+        large_free((void *)victim);
+    }
+}
+
+/* Visit every live large block of owner (0: blocks of no first-class heap). */
+size_t large_walk(uint16_t owner, int (*visit)(void *, size_t, void *), void *arg) {
+    size_t n = 0;
+    pthread_mutex_lock(&large_mutex);
+    for (size_t i = 0; i < table_cap; i++) {
+        if (table[i].ptr <= 1 || table[i].owner != owner) continue;
+        n++;
+        if (visit && visit((void *)table[i].ptr, opt_secure ? table[i].req : table[i].data_len, arg) != 0) break;
+    }
+    pthread_mutex_unlock(&large_mutex);
+    return n;
 }
 
 size_t large_trim(void) {

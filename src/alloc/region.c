@@ -94,6 +94,17 @@ static void region_unmap(heap_t *h, region_t *r) {
     atomic_fetch_sub(&stat_reserved, REGION_SIZE);
 }
 
+/* Unmap every region of h, pages in use or not (first-class heap destroy). */
+void region_destroy_all(heap_t *h) {
+    while (h->regions) {
+        region_t *r = h->regions;
+        size_t used = (size_t)__builtin_popcountll(r->used_slices) * SLICE_SIZE;
+        stat_commit(-(ptrdiff_t)used);
+        r->used_slices = 0;
+        region_unmap(h, r);
+    }
+}
+
 page_t *region_alloc_page(heap_t *h, unsigned slices) {
     region_t *r;
     int at = -1;

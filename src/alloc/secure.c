@@ -125,7 +125,9 @@ void secure_free(heap_t *h, page_t *pg, void *p) {
         fatal_bug(BUG_DOUBLE_FREE, p, pg->size_class, pg->block_size);
     check_canary(pg, b);
     memset(p, 0, pg->block_size);
-    if (h == &empty_heap) { free_block_now(p); return; } /* a thread past its heap's end */
+    /* A thread past its heap's end, or a first-class heap's block (it may be
+     * destroyed while the block waits): no quarantine. */
+    if (h == &empty_heap || atomic_load(&pg->region->heap->state) == HEAP_USER) { free_block_now(p); return; }
     ((block_t *)b)->free_mark = free_key;
     if (h->quarantine_count < QUARANTINE_SLOTS) {
         h->quarantine[h->quarantine_count++] = p;

@@ -112,7 +112,12 @@ typedef struct page_queue_s {
     page_t *first, *last;
 } page_queue_t;
 
-enum heap_state { HEAP_ACTIVE = 1, HEAP_ABANDONED = 2 };
+enum heap_state {
+    HEAP_ACTIVE = 1,     /* a thread's heap */
+    HEAP_ABANDONED = 2,  /* its thread exited; the next new thread adopts it */
+    HEAP_USER = 3,       /* a first-class heap (userheap.c): used under adopt_lock */
+    HEAP_DESTROYED = 4,  /* a destroyed first-class heap, kept for reuse */
+};
 
 #define NO_REGION ((uintptr_t)1 << 63)  /* a cached_base no user pointer matches */
 #define QUARANTINE_SLOTS 256u            /* secure mode: freed blocks held per thread */
