@@ -67,12 +67,12 @@ static size_t find_bound(const uint64_t *b, size_t n, uint64_t v)
 static double piece_height(uint64_t bytes)
 {
     double pages = (double)(bytes / 4096 ? bytes / 4096 : 1);
-    double h = 3.0;
+    double h = 8.0; /* room for an address label */
     while (pages >= 2.0) {
         h += 2.2;
         pages /= 2.0;
     }
-    return h > 40.0 ? 40.0 : h;
+    return h > 44.0 ? 44.0 : h;
 }
 
 static void draw_space(FILE *f, const struct mw_report *r, unsigned space, double xs)
