@@ -82,7 +82,9 @@ MAPALLOC_EXPORT size_t mapalloc_check_heap(void) {
             locked = h->state == HEAP_ABANDONED;
             if (!locked) pthread_mutex_unlock(&h->adopt_lock);
         }
+        regions_lock();
         live += check_heap(h, h == me || locked);
+        regions_unlock();
         size_t fb, fbytes;
         foreign_held(h, &fb, &fbytes);
         live -= fb; /* in a cache of this heap, free: counted as used by their owners */

@@ -27,13 +27,16 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void fork_prepare(void) {
     heaps_lock();
+    regions_lock();
     large_fork_prepare();
 }
 static void fork_parent(void) {
     large_fork_parent();
+    regions_unlock();
     heaps_unlock();
 }
 static void fork_child(void) {
+    regions_fork_child();
     large_fork_child();
     heaps_fork_child();
 }

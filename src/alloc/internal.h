@@ -175,6 +175,9 @@ void large_free_owned(uint16_t owner) INTERNAL;
 size_t large_walk(uint16_t owner, int (*visit)(void *, size_t, void *), void *arg) INTERNAL;
 /* First-class heaps (userheap.c) and walking. */
 void region_destroy_all(heap_t *h) INTERNAL;
+void regions_lock(void) INTERNAL;
+void regions_unlock(void) INTERNAL;
+void regions_fork_child(void) INTERNAL;
 heap_t *heap_new_user(void) INTERNAL;
 void heap_retire_user(heap_t *h) INTERNAL;
 size_t heap_walk_blocks(heap_t *h, int (*visit)(void *, size_t, void *), void *arg) INTERNAL;

@@ -10,6 +10,7 @@
  * May call: os.h, stats.
  */
 #include "internal.h"
+#include "options.h"
 #include "mapalloc.h"
 
 #include <errno.h>
@@ -264,6 +265,7 @@ void *large_alloc(size_t n, size_t align, bool zero) {
 
     /* Blocks of several huge pages: 2 MiB aligned and advised for transparent
      * huge pages, so the kernel faults them in 2 MiB at a time. */
+    if (!stat_commit_allowed(map_len)) { mapalloc_trim(0); if (!stat_commit_allowed(map_len)) { errno = ENOMEM; return NULL; } }
     bool huge = data_len >= HUGE_LARGE_MIN && opt_large_thp;
     if (huge && align < HUGE_PAGE) align = HUGE_PAGE;
     void *m = align > OS_PAGE ? os_map_aligned(map_len, align, NULL, OS_REASON_LARGE)

@@ -163,7 +163,7 @@ void options_print_verbose(void) {
         size_t n = 0;
         option_format(&option_table[i], values[i], true, val, sizeof val);
         const char *parts[] = {"mapalloc: option ", option_table[i].name, " = ", val, " (", source_names[sources[i]],
-                               i == OPTION_HUGE_PAGES && values[i] ? "; not active yet)\n" : ")\n"};
+                               ")\n"};
         for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++)
             for (const char *s = parts[k]; *s && n < sizeof line; s++) line[n++] = *s;
         os_write_stderr(line, n);

@@ -43,7 +43,7 @@ enum option_when {
     X(VERBOSE, verbose, OPTION_BOOL, 0, 0, 1, OPTION_AT_INIT,                                             \
       "print every option's effective value and where it came from to stderr at start-up")              \
     X(HUGE_PAGES, huge_pages, OPTION_BOOL, 0, 0, 1, OPTION_AT_INIT,                                       \
-      "transparent huge pages for small-object regions: accepted and reported, not active yet")         \
+      "transparent huge pages for the first 2 MiB of each small-object region (MADV_HUGEPAGE); purging keeps it whole")         \
     X(MEMORY_LIMIT, memory_limit, OPTION_SIZE, 0, 0, INT64_C(1) << 46, OPTION_ANY_TIME,                   \
       "committed bytes allowed, 0 = no limit; not enforced yet: crossing it prints one warning")        \
     X(EVENT_FD, event_fd, OPTION_INT, -1, -1, 65535, OPTION_AT_INIT,                                      \
@@ -82,7 +82,7 @@ size_t option_format(const struct option_desc *d, int64_t v, bool human, char *b
 extern bool opt_secure;          /* secure mode (secure.c; also declared in internal.h) */
 extern bool opt_stats_at_exit;   /* print statistics at exit */
 extern bool opt_verbose;         /* print the options at start-up */
-extern bool opt_huge_pages;      /* reserved: THP for small-object regions (not active yet) */
+extern bool opt_huge_pages;      /* THP for the first 2 MiB of each small-object region */
 extern size_t opt_memory_limit;  /* committed bytes allowed, 0 = none (warning only) */
 extern int opt_event_fd;         /* mapwatch event channel, -1 = off */
 

@@ -7,11 +7,20 @@
  * May call: os.h, region_map.c, stats.
  */
 #include "internal.h"
+#include "options.h"
 
 #include <errno.h>
 #include <string.h>
 
 #define ALL_USABLE ((UINT64_C(1) << USABLE_SLICES) - 1)
+
+/* Held while a region is linked into or unlinked from its heap and unmapped,
+ * and by walks of other threads' heaps (stats, the checker): a walk never
+ * reads a region that is being unmapped. Lock order: heaps_lock, then this. */
+static pthread_mutex_t regions_mutex = PTHREAD_MUTEX_INITIALIZER;
+void regions_lock(void) { pthread_mutex_lock(&regions_mutex); }
+void regions_unlock(void) { pthread_mutex_unlock(&regions_mutex); }
+void regions_fork_child(void) { pthread_mutex_init(&regions_mutex, NULL); }
 
 static uint64_t run_mask(unsigned n) { return n >= 64 ? ~UINT64_C(0) : (UINT64_C(1) << n) - 1; }
 
@@ -57,8 +66,10 @@ static void *region_hint(heap_t *h) {
 }
 
 static region_t *region_new(heap_t *h) {
+    if (!stat_commit_allowed(REGION_SIZE)) { errno = ENOMEM; return NULL; } /* memory_limit */
     uint8_t *base = os_map_aligned(REGION_SIZE, REGION_SIZE, region_hint(h), OS_REASON_REGION);
     if (!base) return NULL;
+    if (opt_huge_pages) os_hugepage_advise(base, GUARD_OFFSET & ~(((size_t)2 << 20) - 1));
     /* The guard page below the metadata. If the kernel refuses (map count
      * limit), go on without it rather than fail the allocation. */
     (void)os_protect(base + GUARD_OFFSET, OS_PAGE, OS_PROT_NONE, OS_REASON_GUARD);
@@ -71,10 +82,12 @@ static region_t *region_new(heap_t *h) {
         errno = ENOMEM;
         return NULL;
     }
+    regions_lock();
     r->next = h->regions;
     r->prev = NULL;
     if (h->regions) h->regions->prev = r;
     h->regions = r;
+    regions_unlock();
     atomic_fetch_add(&stat_regions, 1);
     atomic_fetch_add(&stat_reserved, REGION_SIZE);
     stat_commit((ptrdiff_t)(OS_PAGE * 3)); /* metadata pages touched */
@@ -83,12 +96,14 @@ static region_t *region_new(heap_t *h) {
 
 static void region_unmap(heap_t *h, region_t *r) {
     if (h->cached_region == r) { h->cached_base = NO_REGION; h->cached_region = NULL; }
+    regions_lock();
     if (r->prev) r->prev->next = r->next; else h->regions = r->next;
     if (r->next) r->next->prev = r->prev;
     uintptr_t base = r->base;
     size_t dirty = (size_t)__builtin_popcountll(r->dirty_slices) * SLICE_SIZE;
     region_map_set(base, TAG_NONE);
     os_unmap((void *)base, REGION_SIZE, OS_REASON_REGION);
+    regions_unlock();
     stat_commit(-(ptrdiff_t)(dirty + OS_PAGE * 3));
     atomic_fetch_sub(&stat_regions, 1);
     atomic_fetch_sub(&stat_reserved, REGION_SIZE);
@@ -182,6 +197,16 @@ size_t region_purge(heap_t *h, bool force) {
             continue;
         }
         uint64_t d = r->dirty_slices;
+        if (opt_huge_pages) {
+            /* The first 2 MiB is one transparent huge page: give it back whole
+             * or not at all, never a piece that would split it (the
+             * jemalloc THP surprise: RSS that grows as huge pages break up). */
+            const uint64_t huge = (UINT64_C(1) << 32) - 1;
+            if ((d & huge) != huge) d &= ~huge;
+            dirty = (size_t)__builtin_popcountll(d) * SLICE_SIZE;
+            if (!d) continue;
+        }
+        uint64_t purged = d;
         while (d) {
             unsigned i = (unsigned)__builtin_ctzll(d);
             unsigned j = i;
@@ -189,7 +214,7 @@ size_t region_purge(heap_t *h, bool force) {
             os_purge((void *)(r->base + (uintptr_t)i * SLICE_SIZE), (size_t)(j - i) * SLICE_SIZE);
             d &= ~(run_mask(j - i) << i);
         }
-        r->dirty_slices = 0;
+        r->dirty_slices &= ~purged;
         stat_commit(-(ptrdiff_t)dirty);
         atomic_fetch_add(&stat_purged, dirty);
         released += dirty;

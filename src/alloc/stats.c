@@ -145,7 +145,9 @@ static void snapshot_take(struct snapshot *s, bool with_heaps) {
         bool locked;
         bool exact = walk_lock(h, me, &locked);
         struct heap_figures hf;
+        regions_lock();
         walk_heap(h, exact, s->cls, foreign, &hf, NULL);
+        regions_unlock();
         if (locked) pthread_mutex_unlock(&h->adopt_lock);
         if (with_heaps && s->heaps_shown < HEAPS_SHOWN) s->heaps[s->heaps_shown++] = hf;
         s->heaps_total++;
@@ -341,7 +343,9 @@ void stats_malloc_info(FILE *fp) {
         heaps_lock();
         bool locked;
         bool exact = walk_lock(h, me, &locked);
+        regions_lock();
         walk_heap(h, exact, cls, foreign, &hf, cls_free);
+        regions_unlock();
         if (locked) pthread_mutex_unlock(&h->adopt_lock);
         heap_t *next = h->next_all; /* the heap list only ever grows at its head */
         heaps_unlock();
