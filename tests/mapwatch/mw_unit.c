@@ -114,6 +114,49 @@ int main(void)
     CHECK("a failed call changes nothing visible", mw_space_find(sp, BASE + 500 * PG) == NULL);
     free_event(&e);
 
+    /* mremap in place, both ways */
+    e = call(sp, SYS_mmap, 0, 2 * PG, PROT_READ | PROT_WRITE, anon, (int64_t)(BASE + 600 * PG));
+    free_event(&e);
+    e = call(sp, SYS_mremap, BASE + 600 * PG, 2 * PG, 6 * PG, 0, (int64_t)(BASE + 600 * PG));
+    const struct mw_region *g = mw_space_find(sp, BASE + 600 * PG);
+    CHECK("mremap grows in place", g && g->end == BASE + 606 * PG && has(e.change, "grown in place"));
+    free_event(&e);
+    e = call(sp, SYS_mremap, BASE + 600 * PG, 6 * PG, PG, 0, (int64_t)(BASE + 600 * PG));
+    g = mw_space_find(sp, BASE + 600 * PG);
+    CHECK("mremap shrinks in place", g && g->end == BASE + 601 * PG && !mw_space_find(sp, BASE + 601 * PG));
+    free_event(&e);
+
+    /* MAP_FIXED over existing memory replaces it */
+    e = call(sp, SYS_mmap, BASE + 600 * PG, PG, PROT_READ, anon | MAP_FIXED, (int64_t)(BASE + 600 * PG));
+    g = mw_space_find(sp, BASE + 600 * PG);
+    CHECK("MAP_FIXED replaces", g && g->prot == PROT_READ && has(e.change, "replacing 4.0 KiB of anon"));
+    free_event(&e);
+
+    /* file mappings merge only with contiguous offsets */
+    struct mw_event f1 = { .seq = ++seq, .nr = SYS_mmap, .args = { 0, PG, PROT_READ, MAP_PRIVATE, 3, 0 },
+                           .result = (int64_t)(BASE + 700 * PG), .path = strdup("/lib/x.so") };
+    mw_decode_event(&f1);
+    mw_space_apply(sp, &f1);
+    struct mw_event f2 = { .seq = ++seq, .nr = SYS_mmap,
+                           .args = { BASE + 701 * PG, PG, PROT_READ, MAP_PRIVATE | MAP_FIXED, 3, PG },
+                           .result = (int64_t)(BASE + 701 * PG), .path = strdup("/lib/x.so") };
+    mw_decode_event(&f2);
+    mw_space_apply(sp, &f2);
+    g = mw_space_find(sp, BASE + 700 * PG);
+    CHECK("file pages with contiguous offsets merge", g && g->end == BASE + 702 * PG);
+    CHECK("read-only file memory is kind file", g && g->kind == MW_KIND_FILE);
+    free_event(&f1);
+    free_event(&f2);
+
+    /* fork copies all but MADV_DONTFORK regions */
+    e = call(sp, SYS_madvise, BASE + 400 * PG, 8 * PG, MADV_DONTFORK, 0, 0);
+    CHECK("DONTFORK explained", has(e.change, "not inherited by fork"));
+    free_event(&e);
+    struct mw_space *child = mw_space_fork(sp, 2, 101, ++seq);
+    CHECK("fork copy leaves out DONTFORK memory",
+          !mw_space_find(child, BASE + 400 * PG) && mw_space_find(child, BASE + 700 * PG));
+    mw_space_free(child, ++seq);
+
     /* brk: query, grow, shrink */
     e = call(sp, SYS_brk, 0, 0, 0, 0, (int64_t)(BASE + 1000 * PG));
     CHECK("brk(0) is a query", has(e.change, "query"));
