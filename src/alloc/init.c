@@ -36,6 +36,7 @@ static void fork_parent(void) {
     heaps_unlock();
 }
 static void fork_child(void) {
+    purger_fork_child();
     regions_fork_child();
     large_fork_child();
     heaps_fork_child();

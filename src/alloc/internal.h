@@ -178,6 +178,10 @@ void region_destroy_all(heap_t *h) INTERNAL;
 void regions_lock(void) INTERNAL;
 void regions_unlock(void) INTERNAL;
 void regions_fork_child(void) INTERNAL;
+void region_purge_idle(heap_t *h) INTERNAL;   /* background purger: expired slices only, under regions_lock */
+void large_expire_cache(void) INTERNAL;
+void purger_start_if_needed(void) INTERNAL;
+void purger_fork_child(void) INTERNAL;
 heap_t *heap_new_user(void) INTERNAL;
 void heap_retire_user(heap_t *h) INTERNAL;
 size_t heap_walk_blocks(heap_t *h, int (*visit)(void *, size_t, void *), void *arg) INTERNAL;

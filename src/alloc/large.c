@@ -455,6 +455,13 @@ size_t large_walk(uint16_t owner, int (*visit)(void *, size_t, void *), void *ar
     return n;
 }
 
+void large_expire_cache(void) {
+    pthread_mutex_lock(&large_mutex);
+    cache_expire(false);
+    fenced_expire(false);
+    pthread_mutex_unlock(&large_mutex);
+}
+
 size_t large_trim(void) {
     pthread_mutex_lock(&large_mutex);
     size_t b = cache_bytes;

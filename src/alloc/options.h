@@ -45,7 +45,9 @@ enum option_when {
     X(HUGE_PAGES, huge_pages, OPTION_BOOL, 0, 0, 1, OPTION_AT_INIT,                                       \
       "transparent huge pages for the first 2 MiB of each small-object region (MADV_HUGEPAGE); purging keeps it whole")         \
     X(MEMORY_LIMIT, memory_limit, OPTION_SIZE, 0, 0, INT64_C(1) << 46, OPTION_ANY_TIME,                   \
-      "committed bytes allowed, 0 = no limit; not enforced yet: crossing it prints one warning")        \
+      "committed bytes allowed, 0 = no limit: mappings beyond it fail with ENOMEM (after a trim)")      \
+    X(BACKGROUND_PURGE, background_purge, OPTION_BOOL, 0, 0, 1, OPTION_AT_INIT,                           \
+      "a background thread gives back idle threads' free pages after purge_delay_ms")                  \
     X(EVENT_FD, event_fd, OPTION_INT, -1, -1, 65535, OPTION_AT_INIT,                                      \
       "write one line per system call the allocator makes to this fd (mapwatch sets it); -1 = off")
 
@@ -83,6 +85,7 @@ extern bool opt_secure;          /* secure mode (secure.c; also declared in inte
 extern bool opt_stats_at_exit;   /* print statistics at exit */
 extern bool opt_verbose;         /* print the options at start-up */
 extern bool opt_huge_pages;      /* THP for the first 2 MiB of each small-object region */
+extern bool opt_background_purge; /* purge.c: the background purger thread */
 extern size_t opt_memory_limit;  /* committed bytes allowed, 0 = none (warning only) */
 extern int opt_event_fd;         /* mapwatch event channel, -1 = off */
 

@@ -133,9 +133,11 @@ page_t *region_alloc_page(heap_t *h, unsigned slices) {
         at = 0;
     }
     uint64_t m = run_mask(slices) << at;
+    if (opt_background_purge) regions_lock();
     size_t fresh = (size_t)__builtin_popcountll(m & ~r->dirty_slices) * SLICE_SIZE;
     r->used_slices |= m;
     r->dirty_slices &= ~m;
+    if (opt_background_purge) regions_unlock();
     stat_commit((ptrdiff_t)fresh);
     page_t *pg = &r->pages[at];
     memset(pg, 0, sizeof *pg);
@@ -173,11 +175,44 @@ void region_free_page(heap_t *h, page_t *pg) {
     }
     for (unsigned i = 0; i < n; i++) r->slice_page[at + i] = &invalid_page;
     pg->slice_count = 0;
+    if (opt_background_purge) regions_lock();
     if (r->dirty_slices == 0) r->free_since_ms = os_clock_ms();
     r->used_slices &= ~m;
     r->dirty_slices |= m;
+    if (opt_background_purge) regions_unlock();
     r->page_count--;
     if (opt_purge_delay_ms == 0) region_purge(h, false);
+    purger_start_if_needed();
+}
+
+/* The background purger's pass over one heap (purge.c): expired dirty
+ * slices are given back with madvise, empty regions' too (unmapping stays
+ * with their owner). Caller holds heaps_lock. */
+void region_purge_idle(heap_t *h) {
+    uint64_t now = os_clock_ms();
+    regions_lock();
+    for (region_t *r = h->regions; r; r = r->next) {
+        uint64_t d = r->dirty_slices;
+        if (!d || now - r->free_since_ms < opt_purge_delay_ms) continue;
+        if (opt_huge_pages) {
+            const uint64_t huge = (UINT64_C(1) << 32) - 1;
+            if ((d & huge) != huge) d &= ~huge;
+            if (!d) continue;
+        }
+        size_t bytes = (size_t)__builtin_popcountll(d) * SLICE_SIZE;
+        uint64_t left = d;
+        while (left) {
+            unsigned i = (unsigned)__builtin_ctzll(left);
+            unsigned j = i;
+            while (j < 64 && ((left >> j) & 1)) j++;
+            os_purge((void *)(r->base + (uintptr_t)i * SLICE_SIZE), (size_t)(j - i) * SLICE_SIZE);
+            left &= ~(run_mask(j - i) << i);
+        }
+        r->dirty_slices &= ~d;
+        stat_commit(-(ptrdiff_t)bytes);
+        atomic_fetch_add(&stat_purged, bytes);
+    }
+    regions_unlock();
 }
 
 /* Give back dirty slices whose delay has passed (all of them when force);
@@ -196,6 +231,7 @@ size_t region_purge(heap_t *h, bool force) {
             released += dirty;
             continue;
         }
+        if (opt_background_purge) regions_lock();
         uint64_t d = r->dirty_slices;
         if (opt_huge_pages) {
             /* The first 2 MiB is one transparent huge page: give it back whole
@@ -204,7 +240,7 @@ size_t region_purge(heap_t *h, bool force) {
             const uint64_t huge = (UINT64_C(1) << 32) - 1;
             if ((d & huge) != huge) d &= ~huge;
             dirty = (size_t)__builtin_popcountll(d) * SLICE_SIZE;
-            if (!d) continue;
+            if (!d) { if (opt_background_purge) regions_unlock(); continue; }
         }
         uint64_t purged = d;
         while (d) {
@@ -215,6 +251,7 @@ size_t region_purge(heap_t *h, bool force) {
             d &= ~(run_mask(j - i) << i);
         }
         r->dirty_slices &= ~purged;
+        if (opt_background_purge) regions_unlock();
         stat_commit(-(ptrdiff_t)dirty);
         atomic_fetch_add(&stat_purged, dirty);
         released += dirty;
