@@ -60,7 +60,7 @@ static void *child_thread(void *arg) {
 
 /* A grandchild: forked by a child of the multi-threaded parent. */
 static int grandchild_main(void) {
-    alarm(10);
+    alarm(30);
     for (int i = 0; i < 500; i++) {
         unsigned char *p = malloc((size_t)i * 101 + 1);
         if (!p) return 9;
@@ -73,7 +73,7 @@ static int grandchild_main(void) {
 
 /* What each child does; its exit status says what went wrong. */
 static int child_main(int nested) {
-    alarm(10); /* a deadlocked child dies of SIGALRM */
+    alarm(30); /* a deadlocked child dies of SIGALRM */
     /* Blocks the parent's threads allocated. */
     for (int i = 0; i < POOL; i++) {
         if (!pool[i].p) continue;
@@ -125,7 +125,7 @@ static int fork_loop(int count) {
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
             ok++;
         } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) {
-            CHECKF(0, "fork %d: the child hung for 10 s (deadlock)", i);
+            CHECKF(0, "fork %d: the child hung for 30 s (deadlock)", i);
         } else if (WIFSIGNALED(status)) {
             CHECKF(0, "fork %d: the child died of signal %d", i, WTERMSIG(status));
         } else {
