@@ -7,6 +7,7 @@
 #define MAPALLOC_TESTUTIL_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,13 +136,18 @@ static inline uint64_t block_seed(const void *p, size_t n) {
 
 /* --- Process readings. ----------------------------------------------------- */
 
-/* Resident set size in bytes (/proc/self/statm), 0 if unreadable. */
+/* Resident set size in bytes (/proc/self/statm), 0 if unreadable. Reads
+ * with open/read, so that measuring does not itself call malloc. */
 static inline size_t rss_bytes(void) {
-    FILE *f = fopen("/proc/self/statm", "r");
+    char buf[128];
+    int fd = open("/proc/self/statm", O_RDONLY);
+    if (fd < 0) return 0;
+    ssize_t got = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
     unsigned long size = 0, resident = 0;
-    if (!f) return 0;
-    if (fscanf(f, "%lu %lu", &size, &resident) != 2) resident = 0;
-    fclose(f);
+    if (got <= 0) return 0;
+    buf[got] = 0;
+    if (sscanf(buf, "%lu %lu", &size, &resident) != 2) return 0;
     return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
 }
 

@@ -4,7 +4,10 @@
  *                 and then, as programs do) without calling malloc_trim:
  *                 within a few purge delays (up to a second each) RSS drops;
  *   rss thread    a thread allocates everything and exits; the main thread
- *                 frees it all and calls malloc_trim(0).
+ *                 frees it all and calls malloc_trim(0);
+ *   rss idle      free everything and then make no call at all for up to
+ *                 10 s (run with MAPALLOC_BACKGROUND_PURGE=1: the purger
+ *                 thread must give the memory back on its own).
  * "Drops" means at least 3/4 of what the allocations added is given back:
  * a generous tolerance. Run with LD_PRELOAD=libmapalloc.so.
  */
@@ -83,6 +86,11 @@ int main(int argc, char **argv) {
             for (int i = 0; i < 1000; i++) work[i] = malloc(i % 500 == 0 ? 300 * KiB : rng_range(&r, 8, 4096));
             for (int i = 0; i < 1000; i++) free(work[i]);
             now = rss_bytes();
+        }
+    } else if (strcmp(mode, "idle") == 0) {
+        for (int tick = 0; tick < 100 && now >= limit; tick++) {
+            sleep_ms(100);
+            now = rss_bytes(); /* reads /proc, allocates nothing through malloc */
         }
     } else {
         malloc_trim(0);
