@@ -141,9 +141,19 @@ static void free_validated(page_t *pg, uint16_t tag, void *ptr) {
      * thread's foreign cache can be checked. */
     if (looks_free(p) &&
         (list_contains((block_t *)atomic_load_explicit(&pg->thread_free, memory_order_acquire), b, pg) ||
-         (h != &empty_heap && foreign_contains(h, pg->size_class, b))))
+         (h != &empty_heap && (foreign_contains(h, pg->size_class, b) || remote_batch_contains(h, b)))))
         fatal_bug(BUG_DOUBLE_FREE, ptr, pg->size_class, pg->block_size);
+    /* A thread that only frees (a consumer) gets a heap too: its foreign
+     * cache and remote batch are what make its frees cheap. */
+    if (h == &empty_heap && !opt_secure) {
+        heap_t *mine = heap_init_thread();
+        if (mine) h = mine;
+    }
     if (foreign_push(h, pg, b)) return;
+    if (h != &empty_heap && atomic_load_explicit(&owner->state, memory_order_relaxed) == HEAP_ACTIVE) {
+        remote_batch_add(h, pg, b);
+        return;
+    }
     thread_free_push(pg, b);
 }
 

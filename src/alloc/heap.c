@@ -177,6 +177,7 @@ void heap_maintenance(heap_t *h, bool force) {
     if (!force && now < h->next_maintenance_ms) return;
     h->next_maintenance_ms = now + (opt_purge_delay_ms ? opt_purge_delay_ms / 2 + 1 : 1);
     if (force) foreign_flush(h);
+    remote_batch_flush(h); /* at most 64 blocks held back from their owner between maintenances */
     heap_collect(h, force);
     region_purge(h, force);
     heap_collect_abandoned(force);
@@ -187,6 +188,7 @@ static void heap_thread_done(void *arg) {
     if (!h || h == &empty_heap) return;
     secure_quarantine_flush(h);
     foreign_flush(h);
+    remote_batch_flush(h);
     heap_collect(h, true);
     region_purge(h, false);
     tls_heap = &empty_heap;

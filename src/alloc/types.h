@@ -144,6 +144,13 @@ typedef struct heap_s {
      * free, used (pops) and capacity (pushes) are meaningful; for the owner
      * page the block stays in use until it comes home. */
     page_t foreign[CLASS_COUNT];
+    /* Blocks this thread freed into one other heap's page, pushed onto that
+     * page's thread_free together (one CAS for up to REMOTE_BATCH_MAX blocks
+     * instead of one each): a producer/consumer pair stops fighting over the
+     * list head. Counted as used by the owner until pushed. */
+    page_t *batch_page;
+    block_t *batch_head, *batch_tail;
+    uint32_t batch_count;
     /* Secure mode: freed blocks waiting to be reused (secure.c). */
     void *quarantine[QUARANTINE_SLOTS];
     uint32_t quarantine_count;
@@ -151,6 +158,8 @@ typedef struct heap_s {
 
 #define FOREIGN_MAX_BYTES (32u << 10)
 #define FOREIGN_MAX_BLOCKS 64u
+#define REMOTE_BATCH_MAX 64u
+#define REMOTE_BATCH_BYTES (64u << 10)
 
 /* The block size of each class, and the class of each direct-table index. */
 extern const uint32_t class_size[CLASS_COUNT];
