@@ -190,7 +190,7 @@ static void heap_thread_done(void *arg) {
     foreign_flush(h);
     remote_batch_flush(h);
     heap_collect(h, true);
-    region_purge(h, false);
+    region_purge(h, true); /* no thread may adopt it soon: give its free pages back now */
     tls_heap = &empty_heap;
     heaps_lock();
     pthread_mutex_lock(&h->adopt_lock);
