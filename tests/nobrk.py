@@ -34,7 +34,7 @@ def traced(cmd, env_extra, preload):
         st = ["strace", "-f", "-qq", "-e", "trace=brk", "-o", out]
         if preload:
             st += ["-E", "LD_PRELOAD=" + preload]
-        env = dict(os.environ)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MAPALLOC_")}
         env.pop("LD_PRELOAD", None)
         env.update(env_extra)
         p = subprocess.run(st + cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)

@@ -49,7 +49,9 @@ def main():
     if not cmd:
         ap.error("no program given")
 
-    env = dict(os.environ)
+    # Only the settings given here reach the allocator: none of the caller's
+    # MAPALLOC_* variables (CI exports MAPALLOC_WERROR for the build).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAPALLOC_")}
     for kv in a.env:
         k, _, v = kv.partition("=")
         env[k] = v
