@@ -44,8 +44,13 @@ PEERS = {
     "mimalloc": (LIBDIR + "/libmimalloc.so.2", "libmimalloc2.0"),
 }
 ALLOC_ORDER = ["glibc", "jemalloc", "tcmalloc", "mimalloc", "mapalloc"]
+# Variants of mapalloc, only when named with --alloc (they are not peers):
+# secure mode (same library, MAPALLOC_SECURE=1) and a build without the
+# always-on checks (cmake -DMAPALLOC_HARDENING=OFF, --mapalloc-unhardened-lib).
+VARIANT_ENV = {"mapalloc-secure": {"MAPALLOC_SECURE": "1"}, "mapalloc-unhardened": {}}
 COLORS = {"glibc": "#4e79a7", "jemalloc": "#f28e2b", "tcmalloc": "#59a14f",
-          "mimalloc": "#b07aa1", "mapalloc": "#e15759"}
+          "mimalloc": "#b07aa1", "mapalloc": "#e15759", "mapalloc-secure": "#9c755f",
+          "mapalloc-unhardened": "#bab0ac"}
 SMOKE_SKIP = 77  # ctest SKIP_RETURN_CODE: the program is not installed
 
 
@@ -340,6 +345,7 @@ def run_once(ctx, workload, alloc):
     argv, extra_env, stdin_path, stdout_path = workload.command(ctx)
     env = dict(ctx.base_env)
     env.update(extra_env)
+    env.update(VARIANT_ENV.get(alloc, {}))
     lib = ctx.libs[alloc]
     if lib:
         env["LD_PRELOAD"] = lib
@@ -487,6 +493,7 @@ def callgrind(ctx, allocs):
             ir = []
             for iters in (n, 2 * n):
                 env = dict(ctx.base_env)
+                env.update(VARIANT_ENV.get(alloc, {}))
                 if lib:
                     env["LD_PRELOAD"] = lib
                 p = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
@@ -539,7 +546,7 @@ def fmt(x, spec):
 
 
 def markdown(ctx, runs, table, workloads, allocs, ref, cg, failures):
-    peers = [a for a in allocs if a != "mapalloc"]
+    peers = [a for a in allocs if not a.startswith("mapalloc")]
     L = []
     L.append("# Benchmark results")
     L.append("")
@@ -551,11 +558,11 @@ def markdown(ctx, runs, table, workloads, allocs, ref, cg, failures):
                                     ctx.threads, ctx.scale))
     vers = []
     for a in allocs:
-        if a == "mapalloc":
-            lib = ctx.libs["mapalloc"]
+        if a.startswith("mapalloc"):
+            lib = ctx.libs[a]
             built = datetime.datetime.fromtimestamp(os.path.getmtime(lib), datetime.timezone.utc)
-            vers.append("mapalloc %s built %s (repo at report time: %s)"
-                        % (lib, built.strftime("%H:%M UTC"), mapalloc_version()))
+            vers.append("%s %s built %s (repo at report time: %s)"
+                        % (a, lib, built.strftime("%H:%M UTC"), mapalloc_version()))
         else:
             vers.append("%s %s (%s)" % (a, package_version(PEERS[a][1]), PEERS[a][1]))
     L.append("- Versions: " + "; ".join(vers))
@@ -791,6 +798,8 @@ def main():
     ap.add_argument("--no-callgrind", dest="callgrind", action="store_false")
     ap.add_argument("--callgrind-n", type=int, default=200000, help="callgrind loop iterations N")
     ap.add_argument("--mapalloc-lib", help="libmapalloc.so to test (default BUILD/libmapalloc.so)")
+    ap.add_argument("--mapalloc-unhardened-lib",
+                    help="libmapalloc.so built with -DMAPALLOC_HARDENING=OFF, for --alloc ...,mapalloc-unhardened")
     ap.add_argument("--out", default=os.path.join(HERE, "results"), help="output directory")
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds before a run is killed")
     ap.add_argument("--smoke", action="store_true",
@@ -824,7 +833,7 @@ def main():
 
     allocs = args.alloc.split(",") if args.alloc else list(ALLOC_ORDER)
     for a in allocs:
-        if a not in ALLOC_ORDER:
+        if a not in ALLOC_ORDER and a not in VARIANT_ENV:
             ap.error("unknown allocator %r" % a)
     names = args.workload.split(",") if args.workload else [w.name for w in WORKLOADS]
     workloads = []
@@ -837,6 +846,10 @@ def main():
     ctx.libs = {a: PEERS[a][0] for a in PEERS}
     mlib = args.mapalloc_lib or os.path.join(ctx.build, "libmapalloc.so")
     ctx.libs["mapalloc"] = os.path.abspath(mlib) if mlib != "none" else None
+    ctx.libs["mapalloc-secure"] = ctx.libs["mapalloc"]
+    ctx.libs["mapalloc-unhardened"] = os.path.abspath(args.mapalloc_unhardened_lib) if args.mapalloc_unhardened_lib else None
+    if "mapalloc-unhardened" in allocs and not (ctx.libs["mapalloc-unhardened"] and os.path.exists(ctx.libs["mapalloc-unhardened"])):
+        ap.error("mapalloc-unhardened needs --mapalloc-unhardened-lib (a -DMAPALLOC_HARDENING=OFF build)")
     if "mapalloc" in allocs and (not ctx.libs["mapalloc"] or not os.path.exists(ctx.libs["mapalloc"])):
         if args.smoke:
             print("mapalloc library %s not built; skipped" % mlib)
@@ -909,7 +922,8 @@ def main():
     md = markdown(ctx, runs, table, names, allocs, ref, cg, failures)
     with open(os.path.join(ctx.out, "results.md"), "w") as f:
         f.write(md)
-    update_readme(md)
+    if not any(a in VARIANT_ENV for a in allocs) and os.path.abspath(ctx.out) == os.path.join(HERE, "results"):
+        update_readme(md)
     print()
     print(md)
     return 1 if failures else 0
