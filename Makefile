@@ -2,7 +2,9 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
-ifeq ($(MAPALLOC_WERROR),ON)
+# WERROR=1: warnings are errors (CI). Not named MAPALLOC_*: the library
+# warns about every MAPALLOC_ variable that is not one of its options.
+ifeq ($(WERROR),1)
 CMAKE_FLAGS += -DMAPALLOC_WERROR=ON
 endif
 

@@ -42,14 +42,15 @@ MAPALLOC_EXPORT void *mapalloc_calloc(size_t count, size_t size) {
     return p;
 }
 
-/* Usable size of a block we own, or 0 when p is not a live block start. */
+/* Usable size of a small block (0 is possible: a secure-mode malloc(0)),
+ * SIZE_MAX when it is free, NOT_SMALL when p is no small block's start. */
 size_t small_usable_size(const void *ptr) {
     uintptr_t p = (uintptr_t)ptr;
-    if (region_tag_of(p) == TAG_NONE) return 0;
+    if (region_tag_of(p) == TAG_NONE) return NOT_SMALL;
     page_t *pg = region_of(p)->slice_page[(p >> SLICE_SHIFT) & (SLICES_PER_REGION - 1)];
-    if (pg == &invalid_page) return 0;
+    if (pg == &invalid_page) return NOT_SMALL;
     uint64_t i = page_block_index(pg, p, pg->start);
-    if (i >= LOAD_RELAXED(pg->capacity)) return 0;
+    if (i >= LOAD_RELAXED(pg->capacity)) return NOT_SMALL;
     if (small_block_is_free(pg, p)) return SIZE_MAX; /* freed: callers report it */
     if (opt_secure) {
         if (((block_t *)p)->free_mark == free_key && tls_heap != &empty_heap && secure_in_quarantine(tls_heap, ptr))
@@ -62,9 +63,9 @@ size_t small_usable_size(const void *ptr) {
 static size_t usable_or_die(const void *p, enum heap_bug bug) {
     size_t s = small_usable_size(p);
     if (s == SIZE_MAX) fatal_bug(bug, p, -1, 0);
-    if (s) return s;
+    if (s != NOT_SMALL) return s;
     s = large_usable_size(p);
-    if (s) return s;
+    if (s != NOT_SMALL) return s;
     fatal_bug(bug, p, -1, 0);
 }
 
@@ -78,15 +79,15 @@ MAPALLOC_EXPORT void *mapalloc_realloc(void *p, size_t n) {
     if (n == 0) { mapalloc_free(p); return NULL; }
     size_t old = small_usable_size(p);
     if (old == SIZE_MAX) fatal_bug(BUG_INVALID_REALLOC, p, -1, 0);
-    if (old) {
+    if (old != NOT_SMALL) {
         /* Stay in the block while the new size still belongs to its class or
          * shrinks by less than half (secure mode: the canary starts at the
          * request's end, so only the same size stays). */
         if (opt_secure ? n == old : (n <= old && (n > old / 2 || old <= 32))) return p;
     } else {
-        old = opt_secure ? large_requested_size(p) : large_usable_size(p);
-        if (!old) fatal_bug(BUG_INVALID_REALLOC, p, -1, 0);
-        if (n > opt_large_threshold && !opt_secure) {
+        old = large_usable_size(p);
+        if (old == NOT_SMALL) fatal_bug(BUG_INVALID_REALLOC, p, -1, 0);
+        if (n > opt_large_threshold) {
             void *q = large_realloc(p, n);
             if (q) return q;
             /* The kernel would not move the pages: copy instead. */

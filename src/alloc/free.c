@@ -165,9 +165,9 @@ MAPALLOC_EXPORT void mapalloc_free(void *p) { free_inline(p); }
 static size_t sized_free_usable(void *p) {
     size_t s = small_usable_size(p);
     if (s == SIZE_MAX) fatal_bug(BUG_DOUBLE_FREE, p, -1, 0);
-    if (s) return s;
+    if (s != NOT_SMALL) return s;
     s = large_usable_size(p);
-    if (s) return s;
+    if (s != NOT_SMALL) return s;
     free_slow(p); /* not a live block: free_slow names the bug and aborts */
     fatal_bug(BUG_INVALID_FREE, p, -1, 0);
 }

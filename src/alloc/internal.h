@@ -170,7 +170,7 @@ void heap_collect_abandoned(bool force) INTERNAL;
 /* ---- Large blocks (large.c) ---- */
 void *large_alloc(size_t n, size_t align, bool zero) INTERNAL;
 bool large_free(void *p) INTERNAL;           /* false: not a large block */
-size_t large_usable_size(const void *p) INTERNAL; /* 0: not a large block */
+size_t large_usable_size(const void *p) INTERNAL; /* NOT_SMALL: not a large block */
 bool large_recently_freed(const void *p) INTERNAL;
 bool large_contains(const void *p) INTERNAL;     /* p inside a live large block, not its start */
 extern __thread uint16_t large_owner_tag INTERNAL;
@@ -203,7 +203,8 @@ void stat_commit(ptrdiff_t delta) INTERNAL;
 
 /* Lookup of a small block: its page, and whether p is a block start. */
 page_t *small_page_of(uintptr_t p, uint16_t *tag_out) INTERNAL;
-size_t small_usable_size(const void *p) INTERNAL; /* 0 if not a small block start */
+#define NOT_SMALL (SIZE_MAX - 1)
+size_t small_usable_size(const void *p) INTERNAL; /* NOT_SMALL: not a small block start; SIZE_MAX: freed */
 bool small_block_is_free(page_t *pg, uintptr_t p) INTERNAL;
 
 /* ---- Secure mode (secure.c); opt_secure is defined with the options ---- */

@@ -226,8 +226,9 @@ size_t large_requested_size(const void *p) {
 __thread uint16_t large_owner_tag __attribute__((tls_model("initial-exec")));
 
 void *large_alloc(size_t n, size_t align, bool zero) {
-    if (n == 0) n = 1; /* aligned_alloc(big, 0): a real, unique block */
+    process_init(); /* the secret (secure-mode canaries) before a program's first, large, block */
     size_t req = n;
+    if (n == 0) n = 1; /* aligned_alloc(big, 0): a real, unique block */
     uint16_t owner = large_owner_tag;
     if (align < OS_PAGE) align = OS_PAGE;
     size_t data_len = page_round(n);
@@ -363,7 +364,7 @@ bool large_recently_freed(const void *p) {
 size_t large_usable_size(const void *p) {
     pthread_mutex_lock(&large_mutex);
     large_t *e = table_find((uintptr_t)p);
-    size_t r = e ? (opt_secure ? e->req : e->data_len) : 0; /* secure: the rest is canary */
+    size_t r = e ? (opt_secure ? e->req : e->data_len) : NOT_SMALL; /* secure: the rest is canary */
     pthread_mutex_unlock(&large_mutex);
     return r;
 }
@@ -380,12 +381,13 @@ void *large_realloc(void *p, size_t n) {
     large_t cur = *e;
     table_remove(e);
     pthread_mutex_unlock(&large_mutex);
+    if (opt_secure) large_canary_check(&cur);
 
     large_t nw = cur;
     nw.req = n;
     if (want <= cur.data_len) {
         if (want >= cur.data_len / 2 || (cur.ptr != cur.map)) {
-            nw = cur; /* keep: shrinking by less than half is not worth two calls */
+            /* keep the mapping: shrinking by less than half is not worth two calls */
         } else if (os_protect((uint8_t *)cur.ptr + want, guard_len(), OS_PROT_NONE, OS_REASON_GUARD)) {
             size_t cut = cur.data_len - want;
             os_unmap((uint8_t *)cur.ptr + want + guard_len(), cut, OS_REASON_LARGE);
@@ -420,6 +422,7 @@ void *large_realloc(void *p, size_t n) {
     live_bytes += nw.map_len - cur.map_len;
     if (!table_insert(&nw)) fatal_msg("large block table insert failed", (void *)nw.ptr);
     pthread_mutex_unlock(&large_mutex);
+    if (opt_secure) large_canary_fill(&nw); /* the canary follows the new request */
     return (void *)nw.ptr;
 fail:
     pthread_mutex_lock(&large_mutex);

@@ -230,6 +230,16 @@ void foreign_held(const heap_t *h, size_t *blocks, size_t *bytes) {
     const page_t *bp = __atomic_load_n(&h->batch_page, __ATOMIC_RELAXED);
     uint32_t bn = __atomic_load_n(&h->batch_count, __ATOMIC_RELAXED);
     if (bp && bn <= REMOTE_BATCH_MAX) { bl += bn; by += (size_t)bn * class_size[bp->size_class]; }
+    /* Secure mode's quarantine: freed blocks still counted as used by their pages. */
+    uint32_t qn = __atomic_load_n(&h->quarantine_count, __ATOMIC_RELAXED);
+    if (qn > QUARANTINE_SLOTS) qn = QUARANTINE_SLOTS;
+    for (uint32_t i = 0; i < qn; i++) {
+        uint16_t tag;
+        page_t *qp = small_page_of((uintptr_t)__atomic_load_n(&h->quarantine[i], __ATOMIC_RELAXED), &tag);
+        if (!qp) continue;
+        bl++;
+        by += qp->block_size;
+    }
     for (unsigned cls = 1; cls < CLASS_COUNT; cls++) {
         const page_t *fp = &h->foreign[cls];
         uint32_t n = __atomic_load_n(&fp->capacity, __ATOMIC_RELAXED) - __atomic_load_n(&fp->used, __ATOMIC_RELAXED);

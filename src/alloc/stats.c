@@ -120,6 +120,23 @@ static void walk_heap(heap_t *h, bool exact, struct mapalloc_class_stats *cls, s
         foreign[c] += n;
         hf->foreign_cached += n;
     }
+    /* Likewise its batch of frees not yet pushed home, and secure mode's
+     * quarantine. */
+    const page_t *bp = LOAD_RELAXED(h->batch_page);
+    uint32_t bn = LOAD_RELAXED(h->batch_count);
+    if (bp && bn <= REMOTE_BATCH_MAX) {
+        foreign[bp->size_class] += bn;
+        hf->foreign_cached += bn;
+    }
+    uint32_t qn = LOAD_RELAXED(h->quarantine_count);
+    if (qn > QUARANTINE_SLOTS) qn = QUARANTINE_SLOTS;
+    for (uint32_t i = 0; i < qn; i++) {
+        uint16_t tag;
+        const page_t *qp = small_page_of((uintptr_t)LOAD_RELAXED(h->quarantine[i]), &tag);
+        if (!qp) continue;
+        foreign[qp->size_class]++;
+        hf->foreign_cached++;
+    }
 }
 
 /* The heap to walk while holding its lock if it is abandoned: *locked says
