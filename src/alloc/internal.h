@@ -141,6 +141,7 @@ void heap_set_current(heap_t *h, unsigned cls, page_t *pg) INTERNAL;
 void page_free_to_region(heap_t *h, page_t *pg) INTERNAL;
 void page_unfull(heap_t *h, page_t *pg) INTERNAL;
 void page_setup_divisor(page_t *pg) INTERNAL;
+uint64_t heap_random(heap_t *h) INTERNAL;   /* xorshift64 on the heap's state */
 void thread_free_push(page_t *pg, block_t *b) INTERNAL;
 void remote_batch_add(heap_t *h, page_t *pg, block_t *b) INTERNAL;
 void remote_batch_flush(heap_t *h) INTERNAL;

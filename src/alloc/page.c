@@ -41,7 +41,7 @@ static void page_init(page_t *pg, unsigned cls) {
     page_setup_divisor(pg);
 }
 
-static uint64_t heap_random(heap_t *h) {
+uint64_t heap_random(heap_t *h) {
     uint64_t x = h->rng;
     x ^= x << 13;
     x ^= x >> 7;

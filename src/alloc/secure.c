@@ -90,15 +90,6 @@ size_t secure_usable_size(const page_t *pg, uintptr_t b) {
     return n;
 }
 
-static uint64_t quarantine_random(heap_t *h) {
-    uint64_t x = h->rng;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    h->rng = x;
-    return x;
-}
-
 bool secure_in_quarantine(const heap_t *h, const void *p) {
     for (uint32_t i = 0; i < h->quarantine_count; i++)
         if (h->quarantine[i] == p) return true;
@@ -133,7 +124,7 @@ void secure_free(heap_t *h, page_t *pg, void *p) {
         h->quarantine[h->quarantine_count++] = p;
         return;
     }
-    uint32_t i = (uint32_t)(quarantine_random(h) % QUARANTINE_SLOTS);
+    uint32_t i = (uint32_t)(heap_random(h) % QUARANTINE_SLOTS);
     void *out = h->quarantine[i];
     h->quarantine[i] = p;
     quarantine_release(out);
