@@ -92,3 +92,29 @@ EXPORT void *__libc_pvalloc(size_t n);
 EXPORT void *__libc_pvalloc(size_t n) { return mapalloc_pvalloc(n); }
 EXPORT int __posix_memalign(void **out, size_t a, size_t n);
 EXPORT int __posix_memalign(void **out, size_t a, size_t n) { return mapalloc_posix_memalign(out, a, n); }
+
+/* C++ sized and aligned delete (the Itanium C++ ABI names), so that a size
+ * passed to delete is checked like free_sized's: new still reaches malloc
+ * through libstdc++ (the library needs no C++ runtime). libstdc++'s aligned
+ * new rounds the size up to the alignment, so the aligned forms check only
+ * that the size fits the block. */
+EXPORT void _ZdlPv(void *p);
+EXPORT void _ZdlPv(void *p) { free_inline(p); }
+EXPORT void _ZdaPv(void *p);
+EXPORT void _ZdaPv(void *p) { free_inline(p); }
+EXPORT void _ZdlPvm(void *p, size_t n);
+EXPORT void _ZdlPvm(void *p, size_t n) { mapalloc_free_sized(p, n); }
+EXPORT void _ZdaPvm(void *p, size_t n);
+EXPORT void _ZdaPvm(void *p, size_t n) { mapalloc_free_sized(p, n); }
+EXPORT void _ZdlPvSt11align_val_t(void *p, size_t al);
+EXPORT void _ZdlPvSt11align_val_t(void *p, size_t al) { (void)al; mapalloc_free(p); }
+EXPORT void _ZdaPvSt11align_val_t(void *p, size_t al);
+EXPORT void _ZdaPvSt11align_val_t(void *p, size_t al) { (void)al; mapalloc_free(p); }
+EXPORT void _ZdlPvmSt11align_val_t(void *p, size_t n, size_t al);
+EXPORT void _ZdlPvmSt11align_val_t(void *p, size_t n, size_t al) {
+    if (p && n > mapalloc_usable_size(p)) fatal_bug(BUG_WRONG_SIZE, p, -1, n);
+    (void)al;
+    mapalloc_free(p);
+}
+EXPORT void _ZdaPvmSt11align_val_t(void *p, size_t n, size_t al);
+EXPORT void _ZdaPvmSt11align_val_t(void *p, size_t n, size_t al) { _ZdlPvmSt11align_val_t(p, n, al); }
