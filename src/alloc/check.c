@@ -85,9 +85,10 @@ MAPALLOC_EXPORT size_t mapalloc_check_heap(void) {
         regions_lock();
         live += check_heap(h, h == me || locked);
         regions_unlock();
-        size_t fb, fbytes;
-        foreign_held(h, &fb, &fbytes);
-        live -= fb; /* in a cache of this heap, free: counted as used by their owners */
+        size_t held[CLASS_COUNT] = {0};
+        foreign_held(h, held);
+        for (unsigned c = 1; c < CLASS_COUNT; c++)
+            live -= held[c]; /* held by this heap, free: counted as used by their owners */
         if (locked) pthread_mutex_unlock(&h->adopt_lock);
     }
     heaps_unlock();

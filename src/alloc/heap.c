@@ -158,13 +158,7 @@ static void heap_collect(heap_t *h, bool release_current) {
                 if (!release_current) continue;
                 h->class_page[cls] = &empty_page; /* so page_empty releases it */
                 page_empty(h, pg);
-                page_t *first = h->queues[cls].first;
-                if (first) heap_set_current(h, cls, first);
-                else {
-                    size_t lo = cls > 1 ? class_size[cls - 1] / MIN_ALIGN + 1 : 0;
-                    if (class_size[cls] <= DIRECT_MAX)
-                        for (size_t i = lo; i <= class_size[cls] / MIN_ALIGN; i++) h->direct[i] = &empty_page;
-                }
+                heap_clear_current(h, cls);
             } else {
                 page_empty(h, pg);
             }

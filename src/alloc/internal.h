@@ -138,6 +138,8 @@ void page_collect(page_t *pg) INTERNAL;
 void page_queue_remove(page_queue_t *q, page_t *pg) INTERNAL;
 void page_queue_push_front(page_queue_t *q, page_t *pg) INTERNAL;
 void heap_set_current(heap_t *h, unsigned cls, page_t *pg) INTERNAL;
+/* The class's next queued page becomes current, or empty_page. */
+void heap_clear_current(heap_t *h, unsigned cls) INTERNAL;
 void page_free_to_region(heap_t *h, page_t *pg) INTERNAL;
 void page_unfull(heap_t *h, page_t *pg) INTERNAL;
 void page_setup_divisor(page_t *pg) INTERNAL;
@@ -149,9 +151,10 @@ bool remote_batch_contains(const heap_t *h, const block_t *b) INTERNAL;
 bool foreign_push(heap_t *h, page_t *owner_page, block_t *b) INTERNAL;
 bool foreign_contains(heap_t *h, unsigned cls, const block_t *b) INTERNAL;
 void foreign_flush(heap_t *h) INTERNAL;
-/* Blocks and bytes held in h's foreign cache (exact for the caller's own heap,
- * a snapshot of another thread's counters otherwise). */
-void foreign_held(const heap_t *h, size_t *blocks, size_t *bytes) INTERNAL;
+/* Add to per_class the blocks h holds that are free but still counted as used
+ * by their pages: its foreign cache, its remote batch, its quarantine (exact
+ * for the caller's own heap, a snapshot of another thread's otherwise). */
+void foreign_held(const heap_t *h, size_t per_class[CLASS_COUNT]) INTERNAL;
 void heap_point_class(heap_t *h, unsigned cls, page_t *pg) INTERNAL;
 
 page_t *region_alloc_page(heap_t *h, unsigned slices) INTERNAL;

@@ -113,10 +113,15 @@ static size_t cache_limit(void) {
     return limit < opt_large_cache_bytes ? limit : opt_large_cache_bytes;
 }
 
+/* Unmap a freed mapping kept in the cache or the secure-mode fence. */
+static void unmap_kept(const cached_t *c) {
+    os_unmap((void *)c->map, c->map_len, OS_REASON_LARGE);
+    stat_commit(-(ptrdiff_t)c->map_len);
+    atomic_fetch_sub(&stat_reserved, c->map_len);
+}
+
 static void cache_evict(size_t i) {
-    os_unmap((void *)cache[i].map, cache[i].map_len, OS_REASON_LARGE);
-    stat_commit(-(ptrdiff_t)cache[i].map_len);
-    atomic_fetch_sub(&stat_reserved, cache[i].map_len);
+    unmap_kept(&cache[i]);
     cache_bytes -= cache[i].map_len;
     cache[i] = cache[--cache_count];
 }
@@ -186,9 +191,7 @@ static void fenced_expire(bool all) {
     uint64_t now = os_clock_ms();
     for (size_t i = 0; i < fenced_count;) {
         if (all || fenced_count == CACHE_SLOTS || now - fenced[i].since_ms >= opt_large_cache_ms + 1000) {
-            os_unmap((void *)fenced[i].map, fenced[i].map_len, OS_REASON_LARGE);
-            stat_commit(-(ptrdiff_t)fenced[i].map_len);
-            atomic_fetch_sub(&stat_reserved, fenced[i].map_len);
+            unmap_kept(&fenced[i]);
             fenced[i] = fenced[--fenced_count];
         } else {
             i++;

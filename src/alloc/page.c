@@ -193,7 +193,7 @@ void heap_set_current(heap_t *h, unsigned cls, page_t *pg) {
     heap_point_class(h, cls, pg);
 }
 
-static void heap_clear_current(heap_t *h, unsigned cls) {
+void heap_clear_current(heap_t *h, unsigned cls) {
     page_t *next = h->queues[cls].first;
     if (next) heap_set_current(h, cls, next);
     else heap_point_class(h, cls, &empty_page);
@@ -225,30 +225,22 @@ bool foreign_contains(heap_t *h, unsigned cls, const block_t *b) {
     return false;
 }
 
-void foreign_held(const heap_t *h, size_t *blocks, size_t *bytes) {
-    size_t bl = 0, by = 0;
-    const page_t *bp = __atomic_load_n(&h->batch_page, __ATOMIC_RELAXED);
-    uint32_t bn = __atomic_load_n(&h->batch_count, __ATOMIC_RELAXED);
-    if (bp && bn <= REMOTE_BATCH_MAX) { bl += bn; by += (size_t)bn * class_size[bp->size_class]; }
-    /* Secure mode's quarantine: freed blocks still counted as used by their pages. */
-    uint32_t qn = __atomic_load_n(&h->quarantine_count, __ATOMIC_RELAXED);
+void foreign_held(const heap_t *h, size_t per_class[CLASS_COUNT]) {
+    for (unsigned cls = 1; cls < CLASS_COUNT; cls++) {
+        const page_t *fp = &h->foreign[cls];
+        uint32_t n = LOAD_RELAXED(fp->capacity) - LOAD_RELAXED(fp->used);
+        if (n <= FOREIGN_MAX_BLOCKS) per_class[cls] += n; /* else a torn read of another thread's counters */
+    }
+    const page_t *bp = LOAD_RELAXED(h->batch_page);
+    uint32_t bn = LOAD_RELAXED(h->batch_count);
+    if (bp && bn <= REMOTE_BATCH_MAX) per_class[bp->size_class] += bn;
+    uint32_t qn = LOAD_RELAXED(h->quarantine_count);
     if (qn > QUARANTINE_SLOTS) qn = QUARANTINE_SLOTS;
     for (uint32_t i = 0; i < qn; i++) {
         uint16_t tag;
-        page_t *qp = small_page_of((uintptr_t)__atomic_load_n(&h->quarantine[i], __ATOMIC_RELAXED), &tag);
-        if (!qp) continue;
-        bl++;
-        by += qp->block_size;
+        const page_t *qp = small_page_of((uintptr_t)LOAD_RELAXED(h->quarantine[i]), &tag);
+        if (qp) per_class[qp->size_class]++;
     }
-    for (unsigned cls = 1; cls < CLASS_COUNT; cls++) {
-        const page_t *fp = &h->foreign[cls];
-        uint32_t n = __atomic_load_n(&fp->capacity, __ATOMIC_RELAXED) - __atomic_load_n(&fp->used, __ATOMIC_RELAXED);
-        if (n > FOREIGN_MAX_BLOCKS) continue; /* torn read of another thread's counters */
-        bl += n;
-        by += (size_t)n * class_size[cls];
-    }
-    *blocks = bl;
-    *bytes = by;
 }
 
 /* Send every cached foreign block home (thread exit, trim). */

@@ -185,6 +185,32 @@ void region_free_page(heap_t *h, page_t *pg) {
     purger_start_if_needed();
 }
 
+/* The dirty slices of d that may be given back: with huge pages, the first
+ * 2 MiB (one transparent huge page) only whole, never a piece that would split
+ * it (the jemalloc THP surprise: RSS that grows as huge pages break up). */
+static uint64_t purgeable(uint64_t d) {
+    const uint64_t huge = (UINT64_C(1) << 32) - 1;
+    if (opt_huge_pages && (d & huge) != huge) d &= ~huge;
+    return d;
+}
+
+/* madvise the slices d of r (runs of them), clear their dirty bits, count
+ * them. Returns the bytes given back. */
+static size_t purge_slices(region_t *r, uint64_t d) {
+    size_t bytes = (size_t)__builtin_popcountll(d) * SLICE_SIZE;
+    r->dirty_slices &= ~d;
+    while (d) {
+        unsigned i = (unsigned)__builtin_ctzll(d);
+        unsigned j = i;
+        while (j < 64 && ((d >> j) & 1)) j++;
+        os_purge((void *)(r->base + (uintptr_t)i * SLICE_SIZE), (size_t)(j - i) * SLICE_SIZE);
+        d &= ~(run_mask(j - i) << i);
+    }
+    stat_commit(-(ptrdiff_t)bytes);
+    atomic_fetch_add(&stat_purged, bytes);
+    return bytes;
+}
+
 /* The background purger's pass over one heap (purge.c): expired dirty
  * slices are given back with madvise, empty regions' too (unmapping stays
  * with their owner). Caller holds heaps_lock. */
@@ -192,25 +218,9 @@ void region_purge_idle(heap_t *h) {
     uint64_t now = os_clock_ms();
     regions_lock();
     for (region_t *r = h->regions; r; r = r->next) {
-        uint64_t d = r->dirty_slices;
-        if (!d || now - r->free_since_ms < opt_purge_delay_ms) continue;
-        if (opt_huge_pages) {
-            const uint64_t huge = (UINT64_C(1) << 32) - 1;
-            if ((d & huge) != huge) d &= ~huge;
-            if (!d) continue;
-        }
-        size_t bytes = (size_t)__builtin_popcountll(d) * SLICE_SIZE;
-        uint64_t left = d;
-        while (left) {
-            unsigned i = (unsigned)__builtin_ctzll(left);
-            unsigned j = i;
-            while (j < 64 && ((left >> j) & 1)) j++;
-            os_purge((void *)(r->base + (uintptr_t)i * SLICE_SIZE), (size_t)(j - i) * SLICE_SIZE);
-            left &= ~(run_mask(j - i) << i);
-        }
-        r->dirty_slices &= ~d;
-        stat_commit(-(ptrdiff_t)bytes);
-        atomic_fetch_add(&stat_purged, bytes);
+        if (!r->dirty_slices || now - r->free_since_ms < opt_purge_delay_ms) continue;
+        uint64_t d = purgeable(r->dirty_slices);
+        if (d) purge_slices(r, d);
     }
     regions_unlock();
 }
@@ -225,36 +235,15 @@ size_t region_purge(heap_t *h, bool force) {
         next = r->next;
         if (!r->dirty_slices) continue;
         if (!force && now - r->free_since_ms < opt_purge_delay_ms) continue;
-        size_t dirty = (size_t)__builtin_popcountll(r->dirty_slices) * SLICE_SIZE;
         if (r->used_slices == 0) {
+            released += (size_t)__builtin_popcountll(r->dirty_slices) * SLICE_SIZE;
             region_unmap(h, r);
-            released += dirty;
             continue;
         }
         if (opt_background_purge) regions_lock();
-        uint64_t d = r->dirty_slices;
-        if (opt_huge_pages) {
-            /* The first 2 MiB is one transparent huge page: give it back whole
-             * or not at all, never a piece that would split it (the
-             * jemalloc THP surprise: RSS that grows as huge pages break up). */
-            const uint64_t huge = (UINT64_C(1) << 32) - 1;
-            if ((d & huge) != huge) d &= ~huge;
-            dirty = (size_t)__builtin_popcountll(d) * SLICE_SIZE;
-            if (!d) { if (opt_background_purge) regions_unlock(); continue; }
-        }
-        uint64_t purged = d;
-        while (d) {
-            unsigned i = (unsigned)__builtin_ctzll(d);
-            unsigned j = i;
-            while (j < 64 && ((d >> j) & 1)) j++;
-            os_purge((void *)(r->base + (uintptr_t)i * SLICE_SIZE), (size_t)(j - i) * SLICE_SIZE);
-            d &= ~(run_mask(j - i) << i);
-        }
-        r->dirty_slices &= ~purged;
+        uint64_t d = purgeable(r->dirty_slices);
+        if (d) released += purge_slices(r, d);
         if (opt_background_purge) regions_unlock();
-        stat_commit(-(ptrdiff_t)dirty);
-        atomic_fetch_add(&stat_purged, dirty);
-        released += dirty;
     }
     return released;
 }

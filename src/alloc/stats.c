@@ -112,30 +112,12 @@ static void walk_heap(heap_t *h, bool exact, struct mapalloc_class_stats *cls, s
             hf->bytes += used * class_size[c];
         }
     }
-    /* Blocks in h's foreign cache are free, but their owners' pages count them. */
+    /* Blocks h holds that are free, though their owners' pages count them. */
+    size_t held[CLASS_COUNT] = {0};
+    foreign_held(h, held);
     for (unsigned c = 1; c < CLASS_COUNT; c++) {
-        const page_t *fp = &h->foreign[c];
-        uint32_t n = LOAD_RELAXED(fp->capacity) - LOAD_RELAXED(fp->used);
-        if (n > FOREIGN_MAX_BLOCKS) continue; /* torn read of another thread's counters */
-        foreign[c] += n;
-        hf->foreign_cached += n;
-    }
-    /* Likewise its batch of frees not yet pushed home, and secure mode's
-     * quarantine. */
-    const page_t *bp = LOAD_RELAXED(h->batch_page);
-    uint32_t bn = LOAD_RELAXED(h->batch_count);
-    if (bp && bn <= REMOTE_BATCH_MAX) {
-        foreign[bp->size_class] += bn;
-        hf->foreign_cached += bn;
-    }
-    uint32_t qn = LOAD_RELAXED(h->quarantine_count);
-    if (qn > QUARANTINE_SLOTS) qn = QUARANTINE_SLOTS;
-    for (uint32_t i = 0; i < qn; i++) {
-        uint16_t tag;
-        const page_t *qp = small_page_of((uintptr_t)LOAD_RELAXED(h->quarantine[i]), &tag);
-        if (!qp) continue;
-        foreign[qp->size_class]++;
-        hf->foreign_cached++;
+        foreign[c] += held[c];
+        hf->foreign_cached += held[c];
     }
 }
 
