@@ -59,13 +59,38 @@ void free_suspect(heap_t *h, page_t *pg, block_t *b) {
     local_free(h, pg, b);
 }
 
+/* A live block of another thread's active heap, freed by a thread with a
+ * heap of its own: into the foreign cache, or else the batch for its page.
+ * The common case of a threaded server, so it avoids free_slow's layers; any
+ * doubt (not a block start, the free mark set, an owner that is not an
+ * active thread's heap, secure mode) returns false for free_slow to decide.
+ * No system call here, so errno needs no saving. */
+static bool free_remote(heap_t *h, uintptr_t p) {
+    region_t *r = region_of(p);
+    page_t *pg = r->slice_page[(p >> SLICE_SHIFT) & (SLICES_PER_REGION - 1)];
+    block_t *b = (block_t *)p;
+    /* Only line 1 of the descriptor: line 0 belongs to the owner's fast path. */
+    if (unlikely(page_block_index(pg, p, pg->start) >= LOAD_RELAXED(pg->capacity))) return false;
+    if (unlikely(b->free_mark == free_key) || unlikely(opt_secure)) return false;
+    heap_t *owner = r->heap;
+    if (unlikely(atomic_load_explicit(&owner->state, memory_order_relaxed) != HEAP_ACTIVE)) return false;
+    if (foreign_push(h, pg, b)) return true;
+    remote_batch_add(h, pg, b);
+    return true;
+}
+
 void free_other_region(void *ptr) {
     uintptr_t p = (uintptr_t)ptr;
     heap_t *h = tls_heap;
-    if (region_tag_of(p) != h->tag) { free_slow(ptr); return; }
-    h->cached_base = p & ~(uintptr_t)REGION_MASK;
-    h->cached_region = region_of(p);
-    free_in_region(h, h->cached_region, ptr);
+    uint16_t tag = region_tag_of(p);
+    if (tag == h->tag) {
+        h->cached_base = p & ~(uintptr_t)REGION_MASK;
+        h->cached_region = region_of(p);
+        free_in_region(h, h->cached_region, ptr);
+        return;
+    }
+    if (tag != TAG_NONE && h != &empty_heap && free_remote(h, p)) return;
+    free_slow(ptr);
 }
 
 page_t *small_page_of(uintptr_t p, uint16_t *tag_out) {

@@ -33,6 +33,7 @@ extern _Atomic(uint16_t *) region_map_l1[MAP_L1_COUNT] INTERNAL;
 
 /* Options (options are read once, at init). */
 extern size_t opt_large_threshold INTERNAL;      /* requests above go to large.c */
+extern bool opt_secure;                          /* secure mode (secure.c) */
 extern uint32_t opt_purge_delay_ms INTERNAL;     /* free pages kept this long before madvise */
 extern size_t opt_large_cache_bytes INTERNAL;    /* freed large mappings kept for reuse */
 extern uint32_t opt_large_cache_ms INTERNAL;
@@ -148,14 +149,37 @@ void thread_free_push(page_t *pg, block_t *b) INTERNAL;
 void remote_batch_add(heap_t *h, page_t *pg, block_t *b) INTERNAL;
 void remote_batch_flush(heap_t *h) INTERNAL;
 bool remote_batch_contains(const heap_t *h, const block_t *b) INTERNAL;
-bool foreign_push(heap_t *h, page_t *owner_page, block_t *b) INTERNAL;
+void heap_point_class(heap_t *h, unsigned cls, page_t *pg) INTERNAL;
+/* Keep b, another heap's block freed by this thread, in the foreign cache of
+ * its class (false: the cache is full, or this thread cannot keep blocks). */
+static inline bool foreign_push(heap_t *h, page_t *owner_page, block_t *b) {
+    if (h == &empty_heap || opt_secure) return false;
+    unsigned cls = owner_page->size_class;
+    page_t *fp = &h->foreign[cls];
+    uint32_t held = fp->capacity - fp->used;
+    uint32_t max = foreign_max[cls];
+    if (held >= max) return false;
+    if (held == 0) fp->capacity = fp->used = 0;
+    fp->flags = PAGE_FOREIGN;
+    fp->size_class = (uint8_t)cls;
+    b->free_mark = free_key;
+    block_set_next(b, fp->free);
+    fp->free = b;
+    fp->capacity++;
+    /* Serve the class from the cache once it holds half its limit (or at once
+     * when the class has nothing else to give): switching the class between
+     * its own page and the cache costs two re-pointings and a slow malloc, so
+     * it is paid once per batch of foreign blocks, not once per block. */
+    page_t *cur = h->class_page[cls];
+    if (cur != fp && (held + 1 >= max / 2 || cur->free == NULL)) heap_point_class(h, cls, fp);
+    return true;
+}
 bool foreign_contains(heap_t *h, unsigned cls, const block_t *b) INTERNAL;
 void foreign_flush(heap_t *h) INTERNAL;
 /* Add to per_class the blocks h holds that are free but still counted as used
  * by their pages: its foreign cache, its remote batch, its quarantine (exact
  * for the caller's own heap, a snapshot of another thread's otherwise). */
 void foreign_held(const heap_t *h, size_t per_class[CLASS_COUNT]) INTERNAL;
-void heap_point_class(heap_t *h, unsigned cls, page_t *pg) INTERNAL;
 
 page_t *region_alloc_page(heap_t *h, unsigned slices) INTERNAL;
 void region_free_page(heap_t *h, page_t *pg) INTERNAL;
@@ -211,8 +235,7 @@ page_t *small_page_of(uintptr_t p, uint16_t *tag_out) INTERNAL;
 size_t small_usable_size(const void *p) INTERNAL; /* NOT_SMALL: not a small block start; SIZE_MAX: freed */
 bool small_block_is_free(page_t *pg, uintptr_t p) INTERNAL;
 
-/* ---- Secure mode (secure.c); opt_secure is defined with the options ---- */
-extern bool opt_secure;
+/* ---- Secure mode (secure.c) ---- */
 void *secure_malloc(heap_t *h, size_t n, size_t align) INTERNAL;
 void secure_free(heap_t *h, page_t *pg, void *p) INTERNAL;
 size_t secure_usable_size(const page_t *pg, uintptr_t b) INTERNAL;

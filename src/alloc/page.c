@@ -201,23 +201,6 @@ void heap_clear_current(heap_t *h, unsigned cls) {
 
 /* ---- The foreign cache (see heap_t.foreign) ---- */
 
-bool foreign_push(heap_t *h, page_t *owner_page, block_t *b) {
-    if (h == &empty_heap || opt_secure) return false;
-    unsigned cls = owner_page->size_class;
-    page_t *fp = &h->foreign[cls];
-    uint32_t held = fp->capacity - fp->used;
-    if (held >= FOREIGN_MAX_BLOCKS || (size_t)(held + 1) * class_size[cls] > FOREIGN_MAX_BYTES) return false;
-    if (held == 0) fp->capacity = fp->used = 0;
-    fp->flags = PAGE_FOREIGN;
-    fp->size_class = (uint8_t)cls;
-    b->free_mark = free_key;
-    block_set_next(b, fp->free);
-    fp->free = b;
-    fp->capacity++;
-    if (h->class_page[cls] != fp) heap_point_class(h, cls, fp);
-    return true;
-}
-
 bool foreign_contains(heap_t *h, unsigned cls, const block_t *b) {
     uint32_t n = 0;
     for (block_t *x = h->foreign[cls].free; x && n <= FOREIGN_MAX_BLOCKS; x = block_next(x), n++)
@@ -323,13 +306,16 @@ void *page_alloc_block(heap_t *h, unsigned cls) {
         page_t *cur = h->class_page[cls];
         if (cur->free) return page_pop(cur);
     }
-    if (unlikely((++h->slow_calls & 63) == 0)) heap_maintenance(h, false);
-    page_queue_t *q = &h->queues[cls];
     if (h->class_page[cls]->flags & PAGE_FOREIGN) {
-        /* The foreign cache ran dry: back to the class's own pages. */
+        /* The foreign cache ran dry: back to the class's own pages (the
+         * common case needs nothing more than their current free list). */
         h->foreign[cls].capacity = h->foreign[cls].used = 0;
         heap_clear_current(h, cls);
+        page_t *cur = h->class_page[cls];
+        if (cur->free) return page_pop(cur);
     }
+    if (unlikely((++h->slow_calls & 63) == 0)) heap_maintenance(h, false);
+    page_queue_t *q = &h->queues[cls];
     for (int attempt = 0; attempt < 2; attempt++) {
         page_t *next;
         for (page_t *pg = q->first; pg; pg = next) {

@@ -17,6 +17,16 @@ const uint32_t class_size[CLASS_COUNT] = {
 };
 static_assert(sizeof(class_size) / sizeof(class_size[0]) == CLASS_COUNT, "class table is complete");
 
+/* foreign_max[c]: how many other heaps' blocks of class c a heap's foreign
+ * cache holds (FOREIGN_MAX_BLOCKS, fewer when that would pass FOREIGN_MAX_BYTES). */
+#define FMAX(s) ((uint8_t)(FOREIGN_MAX_BYTES / (s) < FOREIGN_MAX_BLOCKS ? FOREIGN_MAX_BYTES / (s) : FOREIGN_MAX_BLOCKS))
+#define FMAX4(k) FMAX(Q(k) + Q(k - 2)), FMAX(Q(k) + 2 * Q(k - 2)), FMAX(Q(k) + 3 * Q(k - 2)), FMAX(Q(k + 1))
+const uint8_t foreign_max[CLASS_COUNT] = {
+    0, FMAX(16), FMAX(32), FMAX(48), FMAX(64), FMAX(80), FMAX(96), FMAX(112), FMAX(128),
+    FMAX4(7), FMAX4(8), FMAX4(9), FMAX4(10), FMAX4(11),
+    FMAX4(12), FMAX4(13), FMAX4(14), FMAX4(15), FMAX4(16),
+};
+
 #define D4(a) a, a, a, a
 /* direct_class[i] = size_class_of(16 * i): the class serving sizes up to 16*i. */
 const uint8_t direct_class[DIRECT_COUNT] = {

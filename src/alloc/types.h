@@ -73,28 +73,35 @@ enum page_flag {
     PAGE_FOREIGN = 2,      /* a heap's cache of other heaps' blocks (heap_t.foreign) */
 };
 
+/* A page descriptor is three cache lines, split by who writes them: the
+ * owner's malloc and free write line 0 on every call; every thread that frees
+ * into the page reads line 1 (set when the page is made, capacity growing
+ * now and then), so a remote free does not pull the owner's hot line away
+ * from it; line 2 is written by those remote frees. */
 typedef struct page_s {
-    /* --- fast-path fields: the first cache line --- */
-    block_t *free;            /* blocks ready for malloc (owner only) */
+    /* --- line 0: the owner's fast path --- */
+    _Alignas(64) block_t *free; /* blocks ready for malloc (owner only) */
     uintptr_t check_start;    /* == start, or start+1 to force frees to the slow path */
-    uint64_t div_inv;         /* inverse of the odd part of block_size mod 2^64 */
     uint32_t div_last;        /* capacity - 1: highest block index ever handed out */
     uint32_t used;            /* blocks handed out and not yet freed locally */
-    uint8_t div_shift;        /* trailing zero bits of block_size */
-    uint8_t size_class;
     uint8_t flags;
-    uint8_t slice_count;      /* slices this page spans; 0 = descriptor unused */
-    uint32_t block_size;
-    /* --- slow-path fields --- */
-    _Atomic(uintptr_t) thread_free; /* blocks freed by other threads (encoded list) */
-    _Atomic(uint32_t) thread_freed; /* how many: incremented after each push, so it may lag the list */
+    struct page_s *next, *prev; /* class queue or full list */
+    /* --- line 1: what any thread freeing into the page reads --- */
+    _Alignas(64) uint64_t div_inv; /* inverse of the odd part of block_size mod 2^64 */
     uintptr_t start;          /* address of block 0 */
     uint32_t capacity;        /* blocks carved so far (free list extended lazily) */
     uint32_t reserved;        /* blocks that fit in the page */
-    struct page_s *next, *prev; /* class queue or full list */
-    struct region_s *region;
+    uint32_t block_size;
+    uint8_t div_shift;        /* trailing zero bits of block_size */
+    uint8_t size_class;
+    uint8_t slice_count;      /* slices this page spans; 0 = descriptor unused */
     uint8_t slice_index;      /* first slice */
+    struct region_s *region;
+    /* --- line 2: written by other threads' frees --- */
+    _Alignas(64) _Atomic(uintptr_t) thread_free; /* blocks freed by other threads (encoded list) */
+    _Atomic(uint32_t) thread_freed; /* how many: incremented after each push, so it may lag the list */
 } page_t;
+static_assert(sizeof(page_t) == 192, "a page descriptor is three cache lines");
 
 typedef struct region_s {
     uintptr_t base;
@@ -104,6 +111,7 @@ typedef struct region_s {
     uint64_t dirty_slices;        /* bit i: slice i may hold RSS (free but not purged) */
     uint64_t free_since_ms;       /* when the oldest unpurged free slice was freed */
     uint32_t page_count;
+    bool hugetlb_head;            /* slices 0..31 are one MAP_HUGETLB page: never purged (region.c) */
     page_t *slice_page[SLICES_PER_REGION]; /* slice -> its page, NULL when free */
     page_t pages[USABLE_SLICES];           /* descriptor for a page starting at slice i */
 } region_t;
@@ -164,5 +172,6 @@ typedef struct heap_s {
 /* The block size of each class, and the class of each direct-table index. */
 extern const uint32_t class_size[CLASS_COUNT];
 extern const uint8_t direct_class[DIRECT_COUNT];
+extern const uint8_t foreign_max[CLASS_COUNT];
 
 #endif
