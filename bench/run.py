@@ -45,12 +45,15 @@ PEERS = {
 }
 ALLOC_ORDER = ["glibc", "jemalloc", "tcmalloc", "mimalloc", "mapalloc"]
 # Variants of mapalloc, only when named with --alloc (they are not peers):
-# secure mode (same library, MAPALLOC_SECURE=1) and a build without the
+# secure mode (same library, MAPALLOC_SECURE=1), transparent huge pages
+# (MAPALLOC_HUGE_PAGES=1), MAP_HUGETLB pages (MAPALLOC_HUGETLB=1: normal pages
+# where the pool, vm.nr_hugepages, has none free), and a build without the
 # always-on checks (cmake -DMAPALLOC_HARDENING=OFF, --mapalloc-unhardened-lib).
-VARIANT_ENV = {"mapalloc-secure": {"MAPALLOC_SECURE": "1"}, "mapalloc-unhardened": {}}
+VARIANT_ENV = {"mapalloc-secure": {"MAPALLOC_SECURE": "1"}, "mapalloc-thp": {"MAPALLOC_HUGE_PAGES": "1"},
+               "mapalloc-hugetlb": {"MAPALLOC_HUGETLB": "1"}, "mapalloc-unhardened": {}}
 COLORS = {"glibc": "#4e79a7", "jemalloc": "#f28e2b", "tcmalloc": "#59a14f",
           "mimalloc": "#b07aa1", "mapalloc": "#e15759", "mapalloc-secure": "#9c755f",
-          "mapalloc-unhardened": "#bab0ac"}
+          "mapalloc-thp": "#edc948", "mapalloc-hugetlb": "#76b7b2", "mapalloc-unhardened": "#bab0ac"}
 SMOKE_SKIP = 77  # ctest SKIP_RETURN_CODE: the program is not installed
 
 
@@ -460,6 +463,24 @@ def loadavg():
         return "?"
 
 
+def huge_pages_state():
+    """THP mode and the hugetlb pool, as the huge-page variants depend on them."""
+    def read(path):
+        try:
+            with open(path) as f:
+                return f.read().strip()
+        except OSError:
+            return "?"
+    pool = {}
+    for line in read("/proc/meminfo").splitlines():
+        k, _, v = line.partition(":")
+        if k in ("HugePages_Total", "HugePages_Free"):
+            pool[k] = v.strip()
+    thp = re.search(r"\[(\w+)\]", read("/sys/kernel/mm/transparent_hugepage/enabled"))
+    return "THP %s; hugetlb pool %s pages of 2 MiB, %s free" % (
+        thp.group(1) if thp else "?", pool.get("HugePages_Total", "?"), pool.get("HugePages_Free", "?"))
+
+
 def machine():
     cpu = "unknown"
     try:
@@ -566,6 +587,9 @@ def markdown(ctx, runs, table, workloads, allocs, ref, cg, failures):
         else:
             vers.append("%s %s (%s)" % (a, package_version(PEERS[a][1]), PEERS[a][1]))
     L.append("- Versions: " + "; ".join(vers))
+    if any(a in ("mapalloc-thp", "mapalloc-hugetlb") for a in allocs):
+        L.append("- Huge pages at the start: %s; at the end: %s (hugetlb pages are not in peak RSS)"
+                 % (ctx.huge_start, huge_pages_state()))
     progs = ["python3.11", "sqlite3", "gcc-12", "xz-utils"]
     L.append("- Programs: " + "; ".join("%s %s" % (p, package_version(p)) for p in progs))
     L.append("")
@@ -788,7 +812,8 @@ def main():
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     ap.add_argument("--build", default=os.path.join(REPO, "build"), help="CMake build directory")
     ap.add_argument("--quick", action="store_true", help="fewer repetitions, smaller inputs (about 2 min)")
-    ap.add_argument("--alloc", help="comma-separated subset of " + ",".join(ALLOC_ORDER))
+    ap.add_argument("--alloc", help="comma-separated subset of " + ",".join(ALLOC_ORDER) +
+                    ", or the variants " + ",".join(VARIANT_ENV))
     ap.add_argument("--workload", help="comma-separated subset of " + ",".join(w.name for w in WORKLOADS))
     ap.add_argument("--reps", type=int, help="repetitions (default 5, --quick 3)")
     ap.add_argument("--threads", type=int, default=2, help="threads per workload (default 2)")
@@ -824,6 +849,7 @@ def main():
         ctx.spawn = None
     ctx.started = datetime.datetime.now(datetime.timezone.utc)
     ctx.load_start = loadavg()
+    ctx.huge_start = huge_pages_state()
     ctx.cmdline = "python3 bench/run.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     os.makedirs(ctx.tmp, exist_ok=True)
     # A clean environment for the children: no inherited preload or malloc tuning.
@@ -846,7 +872,8 @@ def main():
     ctx.libs = {a: PEERS[a][0] for a in PEERS}
     mlib = args.mapalloc_lib or os.path.join(ctx.build, "libmapalloc.so")
     ctx.libs["mapalloc"] = os.path.abspath(mlib) if mlib != "none" else None
-    ctx.libs["mapalloc-secure"] = ctx.libs["mapalloc"]
+    for variant in ("mapalloc-secure", "mapalloc-thp", "mapalloc-hugetlb"):
+        ctx.libs[variant] = ctx.libs["mapalloc"]
     ctx.libs["mapalloc-unhardened"] = os.path.abspath(args.mapalloc_unhardened_lib) if args.mapalloc_unhardened_lib else None
     if "mapalloc-unhardened" in allocs and not (ctx.libs["mapalloc-unhardened"] and os.path.exists(ctx.libs["mapalloc-unhardened"])):
         ap.error("mapalloc-unhardened needs --mapalloc-unhardened-lib (a -DMAPALLOC_HARDENING=OFF build)")

@@ -24,6 +24,7 @@ typedef struct large_s {
     size_t data_len;    /* usable bytes from ptr (page multiple) */
     size_t req;         /* bytes requested (free_sized checks it in secure mode) */
     uint16_t owner;     /* tag of the first-class heap it belongs to, 0 for none */
+    bool hugetlb;       /* data on MAP_HUGETLB pages: never cached, split or mremapped */
 } large_t;
 
 #define CACHE_SLOTS 16
@@ -267,6 +268,16 @@ void *large_alloc(size_t n, size_t align, bool zero) {
         pthread_mutex_unlock(&large_mutex);
     }
 
+    /* With the hugetlb option, blocks of 2 MiB and more ask for MAP_HUGETLB
+     * data: 2 MiB aligned, a multiple of 2 MiB, the guard a normal page after
+     * it. A refusal gives normal pages (and the length asked for). */
+    bool hugetlb = opt_hugetlb && !opt_secure && data_len >= HUGE_PAGE && os_hugetlb_ask();
+    size_t small_len = data_len;
+    if (hugetlb) {
+        data_len = (data_len + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+        map_len = data_len + guard_len();
+        if (align < HUGE_PAGE) align = HUGE_PAGE;
+    }
     /* Blocks of several huge pages: 2 MiB aligned and advised for transparent
      * huge pages, so the kernel faults them in 2 MiB at a time. */
     if (!stat_commit_allowed(map_len)) { mapalloc_trim(0); if (!stat_commit_allowed(map_len)) { errno = ENOMEM; return NULL; } }
@@ -282,9 +293,16 @@ void *large_alloc(size_t n, size_t align, bool zero) {
                             : os_map(NULL, map_len, OS_REASON_LARGE);
         if (!m) { errno = ENOMEM; return NULL; }
     }
+    if (hugetlb && !os_hugetlb_place(m, data_len, OS_REASON_LARGE)) {
+        hugetlb = false;
+        size_t cut = data_len - small_len;
+        if (cut) os_unmap((uint8_t *)m + small_len + guard_len(), cut, OS_REASON_LARGE);
+        data_len = small_len;
+        map_len = data_len + guard_len();
+    }
     /* The whole data range: advising part of it would split the data into two
      * mappings, which mremap (realloc) cannot move as one. */
-    if (huge) os_hugepage_advise(m, data_len);
+    if (huge && !hugetlb) os_hugepage_advise(m, data_len);
     if (!os_protect((uint8_t *)m + data_len, guard_len(), OS_PROT_NONE, OS_REASON_GUARD)) {
         /* Out of mappings (vm.max_map_count): serve without the guard. */
     }
@@ -293,6 +311,7 @@ void *large_alloc(size_t n, size_t align, bool zero) {
     e.data_len = data_len;
     e.req = req;
     e.owner = owner;
+    e.hugetlb = hugetlb;
     pthread_mutex_lock(&large_mutex);
     bool ok = table_insert(&e);
     if (ok) { live_blocks++; live_bytes += map_len; }
@@ -324,7 +343,8 @@ bool large_free(void *p) {
     live_blocks--;
     live_bytes -= copy.map_len;
     size_t limit = cache_limit();
-    if (copy.map_len <= limit && opt_large_cache_ms > 0) {
+    /* Not hugetlb blocks: a cached mapping is split and grown in 4 KiB steps. */
+    if (copy.map_len <= limit && opt_large_cache_ms > 0 && !copy.hugetlb) {
         while (cache_count && (cache_count == CACHE_SLOTS || cache_bytes + copy.map_len > limit)) {
             size_t oldest = 0;
             for (size_t i = 1; i < cache_count; i++)
@@ -381,6 +401,15 @@ void *large_realloc(void *p, size_t n) {
     pthread_mutex_lock(&large_mutex);
     large_t *e = table_find((uintptr_t)p);
     if (!e) { pthread_mutex_unlock(&large_mutex); fatal_bug(BUG_INVALID_REALLOC, p, -1, 0); }
+    if (e->hugetlb) {
+        /* 2 MiB pages cannot be grown by mremap nor cut at a 4 KiB guard:
+         * keep the block if it shrinks by less than half, else NULL (the
+         * caller copies into a new block and frees this one). */
+        bool keep = want <= e->data_len && want >= e->data_len / 2;
+        if (keep) e->req = n;
+        pthread_mutex_unlock(&large_mutex);
+        return keep ? p : NULL;
+    }
     large_t cur = *e;
     table_remove(e);
     pthread_mutex_unlock(&large_mutex);

@@ -1,6 +1,8 @@
 /* os.c: every system call the allocator makes to manage memory. The rest of
  * the library reaches the kernel only through os.h. Errors other than ENOMEM
- * from a memory call mean our own bookkeeping is wrong: they abort.
+ * from a memory call mean our own bookkeeping is wrong: they abort (except
+ * MAP_HUGETLB requests, which the kernel may refuse for any reason: those fall
+ * back to normal pages).
  * May call: the kernel (syscall wrappers of libc that never allocate), error.h.
  */
 #define _GNU_SOURCE
@@ -167,6 +169,71 @@ bool os_hugepage_advise(void *p, size_t len) {
 #endif
     (void)p; (void)len;
     return false;
+}
+
+/* --- MAP_HUGETLB pages. ------------------------------------------------------
+ * Why mmap elsewhere and mremap over the range instead of one mmap with
+ * MAP_FIXED over it: a MAP_FIXED mmap that the kernel refuses (no free huge
+ * page: the common case) has already unmapped the old range, and leaves a
+ * hole that another thread's mmap could take (measured on Linux 6.18). The
+ * mremap(MREMAP_FIXED) replaces the range atomically, and nothing happens to
+ * it when the first mmap is refused. Not MAP_NORESERVE: the pages must be
+ * reserved at mmap time, else a page fault with an empty pool is SIGBUS. */
+static _Atomic uint64_t huge_regions, huge_large, huge_fallbacks, huge_refusals;
+static _Atomic int huge_last_error;
+static _Atomic uint32_t huge_skip;  /* asks left to answer no after an ENOMEM */
+static _Atomic bool huge_never;     /* refused for good (EINVAL, EPERM, ...) */
+
+bool os_hugetlb_ask(void) {
+    bool no = atomic_load_explicit(&huge_never, memory_order_relaxed);
+    uint32_t s = atomic_load_explicit(&huge_skip, memory_order_relaxed);
+    while (!no && s && !atomic_compare_exchange_weak_explicit(&huge_skip, &s, s - 1, memory_order_relaxed,
+                                                              memory_order_relaxed)) {}
+    no = no || s != 0;
+    if (no) count(&huge_fallbacks);
+    return !no;
+}
+
+static void hugetlb_refused(int err) {
+    count(&huge_refusals);
+    count(&huge_fallbacks);
+    atomic_store_explicit(&huge_last_error, err, memory_order_relaxed);
+    if (err == ENOMEM) atomic_store_explicit(&huge_skip, HUGETLB_RETRY_EVERY - 1, memory_order_relaxed);
+    else atomic_store_explicit(&huge_never, true, memory_order_relaxed);
+}
+
+bool os_hugetlb_place(void *at, size_t len, enum os_reason why) {
+    int saved = errno;
+#ifdef MAP_HUGETLB
+    void *p = do_mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+    int err = errno;
+    if (p) {
+        announce("mmap", p, len, why);
+        count(&cnt_mremap);
+        if (mremap(p, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, at) != MAP_FAILED) {
+            announce("mremap", at, len, why);
+            count(why == OS_REASON_LARGE ? &huge_large : &huge_regions);
+            errno = saved;
+            return true;
+        }
+        err = errno;
+        os_unmap(p, len, why);
+    }
+#else
+    int err = EINVAL;
+    (void)at; (void)len; (void)why;
+#endif
+    hugetlb_refused(err);
+    errno = saved;
+    return false;
+}
+
+void os_hugetlb_counters_get(struct os_hugetlb_counters *out) {
+    out->regions = atomic_load_explicit(&huge_regions, memory_order_relaxed);
+    out->large = atomic_load_explicit(&huge_large, memory_order_relaxed);
+    out->fallbacks = atomic_load_explicit(&huge_fallbacks, memory_order_relaxed);
+    out->refusals = atomic_load_explicit(&huge_refusals, memory_order_relaxed);
+    out->last_error = atomic_load_explicit(&huge_last_error, memory_order_relaxed);
 }
 
 void os_random(void *buf, size_t len) {

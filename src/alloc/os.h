@@ -53,6 +53,29 @@ bool os_remap_move(void *p, size_t old_len, void *dst, size_t new_len, enum os_r
 /* Transparent huge pages for a range (madvise MADV_HUGEPAGE); false if the
  * kernel does not support it. */
 bool os_hugepage_advise(void *p, size_t len);
+/* MAP_HUGETLB pages (2 MiB, from the pool the administrator reserves with
+ * vm.nr_hugepages) in place of [at, at+len), a range of ours mapped with
+ * normal pages; at and len are multiples of 2 MiB. The pages are mapped
+ * elsewhere and moved over the range with mremap, so the replacement is
+ * atomic: when the kernel refuses, the range is as it was and false is
+ * returned. errno is kept either way (a fallback is silent).
+ * os_hugetlb_ask says whether to try at all: a refusal is remembered (ENOMEM,
+ * no free page: the next HUGETLB_RETRY_EVERY - 1 asks say no; any other
+ * error, such as EINVAL from a kernel without hugetlb or before Linux 5.16:
+ * no for good). The hugetlb part of a mapping may only be unmapped whole; it
+ * must never be madvised, mprotected or mremapped in pieces. */
+#define HUGETLB_RETRY_EVERY 32
+bool os_hugetlb_ask(void);
+bool os_hugetlb_place(void *at, size_t len, enum os_reason why);
+/* What happened to the hugetlb requests so far (cumulative): mappings placed
+ * for regions and for large blocks, fallbacks to normal pages (refused now or
+ * not asked because of an earlier refusal), refusals by the kernel, and the
+ * errno of the last refusal (0: none). */
+struct os_hugetlb_counters {
+    uint64_t regions, large, fallbacks, refusals;
+    int last_error;
+};
+void os_hugetlb_counters_get(struct os_hugetlb_counters *out);
 /* Fill buf with random bytes (getrandom; falls back to time and addresses). */
 void os_random(void *buf, size_t len);
 /* Monotonic clock in milliseconds (vDSO; no system call on Linux). */

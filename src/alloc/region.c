@@ -13,6 +13,11 @@
 #include <string.h>
 
 #define ALL_USABLE ((UINT64_C(1) << USABLE_SLICES) - 1)
+/* A region's head: its first 2 MiB, one huge page (transparent with
+ * huge_pages, MAP_HUGETLB with hugetlb). */
+#define HEAD_BYTES ((size_t)2 << 20)
+#define HEAD_SLICES ((UINT64_C(1) << (HEAD_BYTES / SLICE_SIZE)) - 1)
+static_assert(HEAD_BYTES % SLICE_SIZE == 0 && HEAD_BYTES <= GUARD_OFFSET, "the head is whole slices before the guard");
 
 /* Held while a region is linked into or unlinked from its heap and unmapped,
  * and by walks of other threads' heaps (stats, the checker): a walk never
@@ -69,13 +74,18 @@ static region_t *region_new(heap_t *h) {
     if (!stat_commit_allowed(REGION_SIZE)) { errno = ENOMEM; return NULL; } /* memory_limit */
     uint8_t *base = os_map_aligned(REGION_SIZE, REGION_SIZE, region_hint(h), OS_REASON_REGION);
     if (!base) return NULL;
-    if (opt_huge_pages) os_hugepage_advise(base, GUARD_OFFSET & ~(((size_t)2 << 20) - 1));
+    /* The head on MAP_HUGETLB pages if the kernel has some (not in secure
+     * mode: its 4 KiB page guards and per-page purges would split them),
+     * else on transparent ones if asked. */
+    bool hugetlb = opt_hugetlb && !opt_secure && os_hugetlb_ask() && os_hugetlb_place(base, HEAD_BYTES, OS_REASON_REGION);
+    if (!hugetlb && opt_huge_pages) os_hugepage_advise(base, HEAD_BYTES);
     /* The guard page below the metadata. If the kernel refuses (map count
      * limit), go on without it rather than fail the allocation. */
     (void)os_protect(base + GUARD_OFFSET, OS_PAGE, OS_PROT_NONE, OS_REASON_GUARD);
     region_t *r = (region_t *)(base + META_OFFSET);
     r->base = (uintptr_t)base;
     r->heap = h;
+    r->hugetlb_head = hugetlb;
     for (unsigned i = 0; i < SLICES_PER_REGION; i++) r->slice_page[i] = &invalid_page;
     if (!region_map_set(r->base, h->tag)) {
         os_unmap(base, REGION_SIZE, OS_REASON_REGION);
@@ -118,6 +128,21 @@ void region_destroy_all(heap_t *h) {
         r->used_slices = 0;
         region_unmap(h, r);
     }
+}
+
+/* The dirty slices d of r that may be given back. The head:
+ * - on MAP_HUGETLB pages: never while the region lives. MADV_DONTNEED on a
+ *   hugetlb page gives the system nothing (the mapping keeps its reservation:
+ *   the page only moves from in use to free-but-reserved), costs a 2 MiB
+ *   clear when it is used again, and fails (EINVAL) before Linux 5.18. The
+ *   page goes back to the pool when the region is unmapped.
+ * - on transparent huge pages (huge_pages): only whole, never a piece that
+ *   would split it (the jemalloc THP surprise: RSS that grows as huge pages
+ *   break up). */
+static uint64_t purgeable(const region_t *r, uint64_t d) {
+    if (r->hugetlb_head) return d & ~HEAD_SLICES;
+    if (opt_huge_pages && (d & HEAD_SLICES) != HEAD_SLICES) d &= ~HEAD_SLICES;
+    return d;
 }
 
 page_t *region_alloc_page(heap_t *h, unsigned slices) {
@@ -176,22 +201,15 @@ void region_free_page(heap_t *h, page_t *pg) {
     for (unsigned i = 0; i < n; i++) r->slice_page[at + i] = &invalid_page;
     pg->slice_count = 0;
     if (opt_background_purge) regions_lock();
-    if (r->dirty_slices == 0) r->free_since_ms = os_clock_ms();
+    /* The delay starts when the first purgeable slice is freed: a head that
+     * may not be purged (yet) does not make later frees look old. */
+    if (purgeable(r, r->dirty_slices) == 0) r->free_since_ms = os_clock_ms();
     r->used_slices &= ~m;
     r->dirty_slices |= m;
     if (opt_background_purge) regions_unlock();
     r->page_count--;
     if (opt_purge_delay_ms == 0) region_purge(h, false);
     purger_start_if_needed();
-}
-
-/* The dirty slices of d that may be given back: with huge pages, the first
- * 2 MiB (one transparent huge page) only whole, never a piece that would split
- * it (the jemalloc THP surprise: RSS that grows as huge pages break up). */
-static uint64_t purgeable(uint64_t d) {
-    const uint64_t huge = (UINT64_C(1) << 32) - 1;
-    if (opt_huge_pages && (d & huge) != huge) d &= ~huge;
-    return d;
 }
 
 /* madvise the slices d of r (runs of them), clear their dirty bits, count
@@ -219,7 +237,7 @@ void region_purge_idle(heap_t *h) {
     regions_lock();
     for (region_t *r = h->regions; r; r = r->next) {
         if (!r->dirty_slices || now - r->free_since_ms < opt_purge_delay_ms) continue;
-        uint64_t d = purgeable(r->dirty_slices);
+        uint64_t d = purgeable(r, r->dirty_slices);
         if (d) purge_slices(r, d);
     }
     regions_unlock();
@@ -241,7 +259,7 @@ size_t region_purge(heap_t *h, bool force) {
             continue;
         }
         if (opt_background_purge) regions_lock();
-        uint64_t d = purgeable(r->dirty_slices);
+        uint64_t d = purgeable(r, r->dirty_slices);
         if (d) released += purge_slices(r, d);
         if (opt_background_purge) regions_unlock();
     }

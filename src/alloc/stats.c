@@ -9,6 +9,7 @@
 #include "mapalloc.h"
 #include "options.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -199,6 +200,21 @@ MAPALLOC_EXPORT size_t mapalloc_stats_classes(struct mapalloc_class_stats *out, 
     return CLASS_COUNT - 1;
 }
 
+/* ---- Huge pages ---- */
+
+/* The name of a hugetlb refusal's errno (the ones the kernel gives for it). */
+static const char *errno_name(int e) {
+    switch (e) {
+    case 0: return "none";
+    case ENOMEM: return "ENOMEM";
+    case EINVAL: return "EINVAL";
+    case EPERM: return "EPERM";
+    case EACCES: return "EACCES";
+    case ENOSYS: return "ENOSYS";
+    default: return "other";
+    }
+}
+
 /* ---- Text ---- */
 
 static unsigned percent_tenths(size_t part, size_t whole) {
@@ -223,6 +239,15 @@ MAPALLOC_EXPORT void mapalloc_stats_print(FILE *out) {
         (unsigned long long)t->mmap_calls, (unsigned long long)t->munmap_calls,
         (unsigned long long)t->mremap_calls, (unsigned long long)t->madvise_calls,
         (unsigned long long)t->mprotect_calls);
+    struct os_hugetlb_counters hc;
+    os_hugetlb_counters_get(&hc);
+    if (opt_hugetlb && opt_secure)
+        fprintf(out, "  hugetlb         off in secure mode (its guard pages would split huge pages)\n");
+    else if (opt_hugetlb || hc.regions || hc.large || hc.fallbacks)
+        fprintf(out, "  hugetlb         %llu regions and %llu large blocks on 2 MiB pages, %llu on normal pages"
+                     " instead (%llu refused by the kernel, last error %s)\n",
+                (unsigned long long)hc.regions, (unsigned long long)hc.large, (unsigned long long)hc.fallbacks,
+                (unsigned long long)hc.refusals, errno_name(hc.last_error));
     fprintf(out, "  size classes (those with pages or live blocks)\n"
                  "    %5s %7s %10s %13s %6s %13s %13s %6s\n",
             "class", "block", "blocks", "bytes", "pages", "page bytes", "waste", "waste%");
@@ -285,6 +310,12 @@ MAPALLOC_EXPORT size_t mapalloc_stats_json(char *buf, size_t len) {
          (unsigned long long)t->mmap_calls, (unsigned long long)t->munmap_calls,
          (unsigned long long)t->mremap_calls, (unsigned long long)t->madvise_calls,
          (unsigned long long)t->mprotect_calls);
+    struct os_hugetlb_counters hc;
+    os_hugetlb_counters_get(&hc);
+    emit(&k, "\"hugetlb\":{\"regions\":%llu,\"large_blocks\":%llu,\"fallbacks\":%llu,\"refusals\":%llu,"
+             "\"last_error\":\"%s\"},",
+         (unsigned long long)hc.regions, (unsigned long long)hc.large, (unsigned long long)hc.fallbacks,
+         (unsigned long long)hc.refusals, errno_name(hc.last_error));
     emit(&k, "\"classes\":[");
     const char *sep = "";
     for (unsigned c = 1; c < CLASS_COUNT; c++) {

@@ -45,13 +45,14 @@ GOOD = {
     "stats": ("on", "1"),
     "verbose": ("true", "1"),
     "huge_pages": ("1", "1"),
+    "hugetlb": ("on", "1"),
     "memory_limit": ("1g", "1073741824"),
     "background_purge": ("1", "1"),
     "event_fd": ("7", "7"),
 }
 DEFAULTS = {
     "large_threshold": "131072", "purge_delay_ms": "100", "large_cache": "67108864", "large_cache_ms": "1000",
-    "secure": "0", "stats": "0", "verbose": "0", "huge_pages": "0", "memory_limit": "0", "background_purge": "0", "event_fd": "-1",
+    "secure": "0", "stats": "0", "verbose": "0", "huge_pages": "0", "hugetlb": "0", "memory_limit": "0", "background_purge": "0", "event_fd": "-1",
 }
 # Bad values of each option (the warning's reason is checked loosely: the name and the format exactly).
 BAD = {
@@ -63,6 +64,7 @@ BAD = {
     "stats": ["yes please"],
     "verbose": ["-1"],
     "huge_pages": ["always"],
+    "hugetlb": ["2m"],
     "memory_limit": ["-1", "1p"],
     "background_purge": ["yes please"],
     "event_fd": ["x", "70000", "-2"],
