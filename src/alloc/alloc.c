@@ -85,13 +85,10 @@ MAPALLOC_EXPORT void *mapalloc_realloc(void *p, size_t n) {
          * request's end, so only the same size stays). */
         if (opt_secure ? n == old : (n <= old && (n > old / 2 || old <= 32))) return p;
     } else {
-        old = large_usable_size(p);
-        if (old == NOT_SMALL) fatal_bug(BUG_INVALID_REALLOC, p, -1, 0);
-        if (n > opt_large_threshold) {
-            void *q = large_realloc(p, n);
-            if (q) return q;
-            /* The kernel would not move the pages: copy instead. */
-        }
+        void *q = large_realloc(p, n, &old);
+        if (q) return q;
+        /* To a small block, or the kernel would not move the pages: copy (a
+         * size no mapping can have fails in malloc, p intact). */
     }
     void *q = malloc_inline(n);
     if (!q) return NULL;

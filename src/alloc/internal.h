@@ -216,7 +216,10 @@ void purger_fork_child(void) INTERNAL;
 heap_t *heap_new_user(void) INTERNAL;
 void heap_retire_user(heap_t *h) INTERNAL;
 size_t heap_walk_blocks(heap_t *h, int (*visit)(void *, size_t, void *), void *arg) INTERNAL;
-void *large_realloc(void *p, size_t n) INTERNAL;  /* p must be large */
+/* Resize large block p (fatal if p is none) to n bytes in place or by moving
+ * its pages; NULL: n is small, or the kernel refused, and the caller copies
+ * *old_usable bytes (errno ENOMEM when n cannot be mapped at all). */
+void *large_realloc(void *p, size_t n, size_t *old_usable) INTERNAL;
 size_t large_trim(void) INTERNAL;
 void large_fork_prepare(void) INTERNAL;
 void large_fork_parent(void) INTERNAL;

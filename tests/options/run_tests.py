@@ -51,7 +51,7 @@ GOOD = {
     "event_fd": ("7", "7"),
 }
 DEFAULTS = {
-    "large_threshold": "131072", "purge_delay_ms": "100", "large_cache": "67108864", "large_cache_ms": "1000",
+    "large_threshold": "131072", "purge_delay_ms": "100", "large_cache": "268435456", "large_cache_ms": "1000",
     "secure": "0", "stats": "0", "verbose": "0", "huge_pages": "0", "hugetlb": "0", "memory_limit": "0", "background_purge": "0", "event_fd": "-1",
 }
 # Bad values of each option (the warning's reason is checked loosely: the name and the format exactly).
