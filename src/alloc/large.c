@@ -34,12 +34,25 @@ typedef struct cached_s {
     uint64_t since_ms;
 } cached_t;
 
+/* The table of live blocks is split in shards by address, each with its own
+ * lock, so threads resizing or freeing different blocks do not queue on one
+ * mutex (two threads appending to big strings with realloc made 2300 futex
+ * calls a second on one lock). large_mutex guards the rest: the cache, the
+ * fence, the recent frees. Lock order: a shard's lock is never held while
+ * taking large_mutex or another shard's lock. */
+#define SHARDS 16
+typedef struct shard_s {
+    pthread_mutex_t lock;
+    large_t *table;
+    size_t cap, used, tombs;
+} shard_t;
+static shard_t shards[SHARDS];
+static pthread_once_t shards_once = PTHREAD_ONCE_INIT;
+
 static pthread_mutex_t large_mutex = PTHREAD_MUTEX_INITIALIZER;
-static large_t *table;
-static size_t table_cap, table_used, table_tombs;
 static cached_t cache[CACHE_SLOTS];
 static size_t cache_count, cache_bytes;
-static size_t live_blocks, live_bytes;
+static _Atomic(size_t) live_blocks, live_bytes;
 /* Secure mode: freed large mappings, PROT_NONE, kept a while before unmapping
  * so that a read or write after free faults instead of reaching new data. */
 static cached_t fenced[CACHE_SLOTS];
@@ -59,50 +72,87 @@ static size_t page_round(size_t n) { return (n + OS_PAGE - 1) & ~(size_t)(OS_PAG
 
 static size_t hash_ptr(uintptr_t p) { return (size_t)((p >> 12) * UINT64_C(0x9E3779B97F4A7C15) >> 20); }
 
-static large_t *table_find(uintptr_t p) {
-    if (!table) return NULL;
-    size_t m = table_cap - 1;
+static void shards_init(void) {
+    for (unsigned i = 0; i < SHARDS; i++) pthread_mutex_init(&shards[i].lock, NULL);
+}
+
+/* The shard of p, locked. */
+static shard_t *shard_lock(uintptr_t p) {
+    pthread_once(&shards_once, shards_init);
+    shard_t *sh = &shards[(hash_ptr(p) >> 36) & (SHARDS - 1)];
+    pthread_mutex_lock(&sh->lock);
+    return sh;
+}
+
+static void shard_unlock(shard_t *sh) { pthread_mutex_unlock(&sh->lock); }
+
+static large_t *table_find(shard_t *sh, uintptr_t p) {
+    if (!sh->table) return NULL;
+    size_t m = sh->cap - 1;
     for (size_t i = hash_ptr(p) & m;; i = (i + 1) & m) {
-        if (table[i].ptr == p) return &table[i];
-        if (table[i].ptr == 0) return NULL;
+        if (sh->table[i].ptr == p) return &sh->table[i];
+        if (sh->table[i].ptr == 0) return NULL;
     }
 }
 
-static bool table_grow(void) {
-    size_t ncap = table_cap ? table_cap * 2 : 1024;
+static bool table_grow(shard_t *sh) {
+    size_t ncap = sh->cap ? sh->cap * 2 : 64;
     large_t *nt = os_map(NULL, ncap * sizeof(large_t), OS_REASON_META);
     if (!nt) return false;
-    for (size_t i = 0; i < table_cap; i++) {
-        if (table[i].ptr <= 1) continue;
-        size_t j = hash_ptr(table[i].ptr) & (ncap - 1);
+    for (size_t i = 0; i < sh->cap; i++) {
+        if (sh->table[i].ptr <= 1) continue;
+        size_t j = hash_ptr(sh->table[i].ptr) & (ncap - 1);
         while (nt[j].ptr) j = (j + 1) & (ncap - 1);
-        nt[j] = table[i];
+        nt[j] = sh->table[i];
     }
-    if (table) {
-        os_unmap(table, table_cap * sizeof(large_t), OS_REASON_META);
-        stat_commit(-(ptrdiff_t)(table_cap * sizeof(large_t)));
+    if (sh->table) {
+        os_unmap(sh->table, sh->cap * sizeof(large_t), OS_REASON_META);
+        stat_commit(-(ptrdiff_t)(sh->cap * sizeof(large_t)));
     }
     stat_commit((ptrdiff_t)(ncap * sizeof(large_t)));
-    table = nt;
-    table_cap = ncap;
-    table_tombs = 0;
+    sh->table = nt;
+    sh->cap = ncap;
+    sh->tombs = 0;
     return true;
 }
 
-static bool table_insert(const large_t *e) {
-    if ((table_used + table_tombs + 1) * 4 >= table_cap * 3 && !table_grow()) return false;
-    size_t m = table_cap - 1, i = hash_ptr(e->ptr) & m;
-    while (table[i].ptr > 1) i = (i + 1) & m;
-    if (table[i].ptr == 1) table_tombs--;
-    table[i] = *e;
-    table_used++;
+static bool table_insert(shard_t *sh, const large_t *e) {
+    if ((sh->used + sh->tombs + 1) * 4 >= sh->cap * 3 && !table_grow(sh)) return false;
+    size_t m = sh->cap - 1, i = hash_ptr(e->ptr) & m;
+    while (sh->table[i].ptr > 1) i = (i + 1) & m;
+    if (sh->table[i].ptr == 1) sh->tombs--;
+    sh->table[i] = *e;
+    sh->used++;
     return true;
 }
 
-static void table_remove(large_t *e) {
+static bool table_put(const large_t *e) {
+    shard_t *sh = shard_lock(e->ptr);
+    bool ok = table_insert(sh, e);
+    shard_unlock(sh);
+    return ok;
+}
+
+/* Put back a block that realloc took out of the table (as nw, was cur). */
+static void table_put_back(const large_t *nw, const large_t *cur) {
+    if (!table_put(nw)) fatal_msg("large block table insert failed", (void *)nw->ptr);
+    atomic_fetch_add_explicit(&live_bytes, nw->map_len - cur->map_len, memory_order_relaxed);
+}
+
+/* Record a new live block (false: no memory for the table). */
+static bool live_insert(const large_t *e) {
+    bool ok = table_put(e);
+    if (ok) {
+        atomic_fetch_add_explicit(&live_blocks, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&live_bytes, e->map_len, memory_order_relaxed);
+    }
+    return ok;
+}
+
+static void table_remove(shard_t *sh, large_t *e) {
     e->ptr = 1;
-    table_used--;
-    table_tombs++;
+    sh->used--;
+    sh->tombs++;
 }
 
 /* The cache may hold as many bytes as live large blocks have (at least
@@ -112,7 +162,8 @@ static void table_remove(large_t *e) {
  * with an eighth), while one that frees its last big block keeps little.
  * Called with large_mutex held. */
 static size_t cache_limit(void) {
-    size_t limit = live_bytes > ((size_t)1 << 20) ? live_bytes : ((size_t)1 << 20);
+    size_t live = atomic_load_explicit(&live_bytes, memory_order_relaxed);
+    size_t limit = live > ((size_t)1 << 20) ? live : ((size_t)1 << 20);
     return limit < opt_large_cache_bytes ? limit : opt_large_cache_bytes;
 }
 
@@ -269,10 +320,10 @@ static void large_canary_check(const large_t *e) {
 }
 
 size_t large_requested_size(const void *p) {
-    pthread_mutex_lock(&large_mutex);
-    large_t *e = table_find((uintptr_t)p);
+    shard_t *sh = shard_lock((uintptr_t)p);
+    large_t *e = table_find(sh, (uintptr_t)p);
     size_t r = e ? e->req : 0;
-    pthread_mutex_unlock(&large_mutex);
+    shard_unlock(sh);
     return r;
 }
 
@@ -306,10 +357,7 @@ void *large_alloc(size_t n, size_t align, bool zero) {
         e.req = req;
         e.owner = owner;
         if (cached_resize(&e, data_len)) {
-            pthread_mutex_lock(&large_mutex);
-            bool ok = table_insert(&e);
-            if (ok) { live_blocks++; live_bytes += e.map_len; }
-            pthread_mutex_unlock(&large_mutex);
+            bool ok = live_insert(&e);
             if (!ok) { os_unmap((void *)e.map, e.map_len, OS_REASON_LARGE); errno = ENOMEM; return NULL; }
             if (zero) memset((void *)e.ptr, 0, dirty);
             return (void *)e.ptr;
@@ -366,10 +414,7 @@ void *large_alloc(size_t n, size_t align, bool zero) {
     e.req = req;
     e.owner = owner;
     e.hugetlb = hugetlb;
-    pthread_mutex_lock(&large_mutex);
-    bool ok = table_insert(&e);
-    if (ok) { live_blocks++; live_bytes += map_len; }
-    pthread_mutex_unlock(&large_mutex);
+    bool ok = live_insert(&e);
     if (!ok) { os_unmap(m, map_len, OS_REASON_LARGE); errno = ENOMEM; return NULL; }
     stat_commit((ptrdiff_t)map_len);
     atomic_fetch_add(&stat_reserved, map_len);
@@ -378,24 +423,24 @@ void *large_alloc(size_t n, size_t align, bool zero) {
 }
 
 bool large_free(void *p) {
-    pthread_mutex_lock(&large_mutex);
-    large_t *e = table_find((uintptr_t)p);
-    if (!e) { pthread_mutex_unlock(&large_mutex); return false; }
+    shard_t *sh = shard_lock((uintptr_t)p);
+    large_t *e = table_find(sh, (uintptr_t)p);
+    if (!e) { shard_unlock(sh); return false; }
     large_t copy = *e;
-    table_remove(e);
+    table_remove(sh, e);
+    shard_unlock(sh);
+    atomic_fetch_sub_explicit(&live_blocks, 1, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&live_bytes, copy.map_len, memory_order_relaxed);
+    pthread_mutex_lock(&large_mutex);
     recent_frees[recent_next++ % RECENT_FREES] = copy.ptr;
     if (opt_secure) {
         large_canary_check(&copy);
-        live_blocks--;
-        live_bytes -= copy.map_len;
         fenced_expire(false);
         (void)os_protect((void *)copy.ptr, copy.data_len, OS_PROT_NONE, OS_REASON_GUARD);
         fenced[fenced_count++] = (cached_t){copy.map, copy.map_len, copy.data_len, os_clock_ms()};
         pthread_mutex_unlock(&large_mutex);
         return true;
     }
-    live_blocks--;
-    live_bytes -= copy.map_len;
     victims_t old = {.n = 0};
     bool kept = cache_put(&copy, &old);
     pthread_mutex_unlock(&large_mutex);
@@ -410,10 +455,14 @@ bool large_free(void *p) {
 bool large_contains(const void *p) {
     uintptr_t a = (uintptr_t)p;
     bool found = false;
-    pthread_mutex_lock(&large_mutex);
-    for (size_t i = 0; i < table_cap && !found; i++)
-        found = table[i].ptr > 1 && a > table[i].ptr && a < table[i].ptr + table[i].data_len;
-    pthread_mutex_unlock(&large_mutex);
+    pthread_once(&shards_once, shards_init);
+    for (unsigned s = 0; s < SHARDS && !found; s++) {
+        shard_t *sh = &shards[s];
+        pthread_mutex_lock(&sh->lock);
+        for (size_t i = 0; i < sh->cap && !found; i++)
+            found = sh->table[i].ptr > 1 && a > sh->table[i].ptr && a < sh->table[i].ptr + sh->table[i].data_len;
+        pthread_mutex_unlock(&sh->lock);
+    }
     return found;
 }
 
@@ -421,16 +470,20 @@ bool large_recently_freed(const void *p) {
     pthread_mutex_lock(&large_mutex);
     bool found = false;
     for (unsigned i = 0; i < RECENT_FREES; i++) found |= recent_frees[i] == (uintptr_t)p;
-    if (found && table_find((uintptr_t)p)) found = false; /* reused since */
     pthread_mutex_unlock(&large_mutex);
+    if (found) {
+        shard_t *sh = shard_lock((uintptr_t)p);
+        if (table_find(sh, (uintptr_t)p)) found = false; /* reused since */
+        shard_unlock(sh);
+    }
     return found;
 }
 
 size_t large_usable_size(const void *p) {
-    pthread_mutex_lock(&large_mutex);
-    large_t *e = table_find((uintptr_t)p);
+    shard_t *sh = shard_lock((uintptr_t)p);
+    large_t *e = table_find(sh, (uintptr_t)p);
     size_t r = e ? (opt_secure ? e->req : e->data_len) : NOT_SMALL; /* secure: the rest is canary */
-    pthread_mutex_unlock(&large_mutex);
+    shard_unlock(sh);
     return r;
 }
 
@@ -440,14 +493,14 @@ size_t large_usable_size(const void *p) {
  * refuses: the caller copies. */
 void *large_realloc(void *p, size_t n, size_t *old_usable) {
     size_t want = page_round(n);
-    pthread_mutex_lock(&large_mutex);
-    large_t *e = table_find((uintptr_t)p);
-    if (!e) { pthread_mutex_unlock(&large_mutex); fatal_bug(BUG_INVALID_REALLOC, p, -1, 0); }
+    shard_t *sh = shard_lock((uintptr_t)p);
+    large_t *e = table_find(sh, (uintptr_t)p);
+    if (!e) { shard_unlock(sh); fatal_bug(BUG_INVALID_REALLOC, p, -1, 0); }
     *old_usable = opt_secure ? e->req : e->data_len;
     if (n <= opt_large_threshold || want < n) {
         /* To a small block, or a size no mapping has: the caller's malloc
          * and copy decide. */
-        pthread_mutex_unlock(&large_mutex);
+        shard_unlock(sh);
         return NULL;
     }
     if (e->hugetlb) {
@@ -456,19 +509,19 @@ void *large_realloc(void *p, size_t n, size_t *old_usable) {
          * caller copies into a new block and frees this one). */
         bool keep = want <= e->data_len && want >= e->data_len / 2;
         if (keep) e->req = n;
-        pthread_mutex_unlock(&large_mutex);
+        shard_unlock(sh);
         return keep ? p : NULL;
     }
     if (!opt_secure && want <= e->data_len && (want >= e->data_len / 2 || e->ptr != e->map)) {
         /* Still fits and not worth shrinking: one lookup, no system call (a
          * string builder appending to a big buffer comes here every time). */
         e->req = n;
-        pthread_mutex_unlock(&large_mutex);
+        shard_unlock(sh);
         return p;
     }
     large_t cur = *e;
-    table_remove(e);
-    pthread_mutex_unlock(&large_mutex);
+    table_remove(sh, e);
+    shard_unlock(sh);
     if (opt_secure) large_canary_check(&cur);
 
     large_t nw = cur;
@@ -500,10 +553,9 @@ void *large_realloc(void *p, size_t n, size_t *old_usable) {
             nw.ptr = nw.map = reuse.map;
             nw.map_len = reuse.map_len;
             nw.data_len = reuse.data_len;
+            table_put_back(&nw, &cur);
             victims_t old = {.n = 0};
             pthread_mutex_lock(&large_mutex);
-            live_bytes += nw.map_len - cur.map_len;
-            if (!table_insert(&nw)) fatal_msg("large block table insert failed", (void *)nw.ptr);
             bool kept = cache_put(&cur, &old);
             pthread_mutex_unlock(&large_mutex);
             victims_unmap(&old);
@@ -529,16 +581,11 @@ void *large_realloc(void *p, size_t n, size_t *old_usable) {
     atomic_fetch_add(&stat_reserved, nw.map_len);
     atomic_fetch_sub(&stat_reserved, cur.map_len);
     stat_commit((ptrdiff_t)nw.map_len - (ptrdiff_t)cur.map_len);
-    pthread_mutex_lock(&large_mutex);
-    live_bytes += nw.map_len - cur.map_len;
-    if (!table_insert(&nw)) fatal_msg("large block table insert failed", (void *)nw.ptr);
-    pthread_mutex_unlock(&large_mutex);
+    table_put_back(&nw, &cur);
     if (opt_secure) large_canary_fill(&nw); /* the canary follows the new request */
     return (void *)nw.ptr;
 fail:
-    pthread_mutex_lock(&large_mutex);
-    if (!table_insert(&cur)) fatal_msg("large block table insert failed", (void *)cur.ptr);
-    pthread_mutex_unlock(&large_mutex);
+    table_put_back(&cur, &cur);
     errno = ENOMEM;
     return NULL;
 }
@@ -547,10 +594,14 @@ fail:
 void large_free_owned(uint16_t owner) {
     for (;;) {
         uintptr_t victim = 0;
-        pthread_mutex_lock(&large_mutex);
-        for (size_t i = 0; i < table_cap && !victim; i++)
-            if (table[i].ptr > 1 && table[i].owner == owner) victim = table[i].ptr;
-        pthread_mutex_unlock(&large_mutex);
+        pthread_once(&shards_once, shards_init);
+        for (unsigned s = 0; s < SHARDS && !victim; s++) {
+            shard_t *sh = &shards[s];
+            pthread_mutex_lock(&sh->lock);
+            for (size_t i = 0; i < sh->cap && !victim; i++)
+                if (sh->table[i].ptr > 1 && sh->table[i].owner == owner) victim = sh->table[i].ptr;
+            pthread_mutex_unlock(&sh->lock);
+        }
         if (!victim) return;
         large_free((void *)victim);
     }
@@ -559,13 +610,19 @@ void large_free_owned(uint16_t owner) {
 /* Visit every live large block of owner (0: blocks of no first-class heap). */
 size_t large_walk(uint16_t owner, int (*visit)(void *, size_t, void *), void *arg) {
     size_t n = 0;
-    pthread_mutex_lock(&large_mutex);
-    for (size_t i = 0; i < table_cap; i++) {
-        if (table[i].ptr <= 1 || table[i].owner != owner) continue;
-        n++;
-        if (visit && visit((void *)table[i].ptr, opt_secure ? table[i].req : table[i].data_len, arg) != 0) break;
+    bool stop = false;
+    pthread_once(&shards_once, shards_init);
+    for (unsigned s = 0; s < SHARDS && !stop; s++) {
+        shard_t *sh = &shards[s];
+        pthread_mutex_lock(&sh->lock);
+        for (size_t i = 0; i < sh->cap && !stop; i++) {
+            const large_t *e = &sh->table[i];
+            if (e->ptr <= 1 || e->owner != owner) continue;
+            n++;
+            stop = visit && visit((void *)e->ptr, opt_secure ? e->req : e->data_len, arg) != 0;
+        }
+        pthread_mutex_unlock(&sh->lock);
     }
-    pthread_mutex_unlock(&large_mutex);
     return n;
 }
 
@@ -590,13 +647,23 @@ size_t large_trim(void) {
 }
 
 void large_stats(size_t *blocks, size_t *bytes, size_t *cached) {
+    *blocks = atomic_load_explicit(&live_blocks, memory_order_relaxed);
+    *bytes = atomic_load_explicit(&live_bytes, memory_order_relaxed);
     pthread_mutex_lock(&large_mutex);
-    *blocks = live_blocks;
-    *bytes = live_bytes;
     *cached = cache_bytes;
     pthread_mutex_unlock(&large_mutex);
 }
 
-void large_fork_prepare(void) { pthread_mutex_lock(&large_mutex); }
-void large_fork_parent(void) { pthread_mutex_unlock(&large_mutex); }
-void large_fork_child(void) { pthread_mutex_init(&large_mutex, NULL); }
+void large_fork_prepare(void) {
+    pthread_once(&shards_once, shards_init);
+    pthread_mutex_lock(&large_mutex);
+    for (unsigned s = 0; s < SHARDS; s++) pthread_mutex_lock(&shards[s].lock);
+}
+void large_fork_parent(void) {
+    for (unsigned s = 0; s < SHARDS; s++) pthread_mutex_unlock(&shards[s].lock);
+    pthread_mutex_unlock(&large_mutex);
+}
+void large_fork_child(void) {
+    pthread_mutex_init(&large_mutex, NULL);
+    for (unsigned s = 0; s < SHARDS; s++) pthread_mutex_init(&shards[s].lock, NULL);
+}
