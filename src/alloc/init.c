@@ -18,7 +18,7 @@ uint64_t process_secret[4];
 
 size_t opt_large_threshold = SMALL_MAX;
 uint32_t opt_purge_delay_ms = 100;
-size_t opt_large_cache_bytes = (size_t)64 << 20;
+size_t opt_large_cache_bytes = (size_t)256 << 20;
 uint32_t opt_large_cache_ms = 1000;
 
 void heap_key_create(void) INTERNAL;

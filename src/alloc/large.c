@@ -319,6 +319,19 @@ static void large_canary_check(const large_t *e) {
         if (q[i] != large_canary_byte(e->ptr, i)) fatal_bug(BUG_CANARY, q + i, -1, e->data_len);
 }
 
+/* A realloc to n that stays in the block: the canary byte at i depends only
+ * on the block and i, so only the bytes between the old and the new request
+ * change role. Growing, they must still be canary (an overflow of the old
+ * request); shrinking, they become canary. Cost: the difference, not the
+ * block (a string builder reallocs a big buffer thousands of times). */
+static void large_canary_move(large_t *e, size_t n) {
+    uint8_t *q = (uint8_t *)e->ptr;
+    for (size_t i = e->req; i < n; i++)
+        if (q[i] != large_canary_byte(e->ptr, i)) fatal_bug(BUG_CANARY, q + i, -1, e->data_len);
+    for (size_t i = n; i < e->req; i++) q[i] = large_canary_byte(e->ptr, i);
+    e->req = n;
+}
+
 size_t large_requested_size(const void *p) {
     shard_t *sh = shard_lock((uintptr_t)p);
     large_t *e = table_find(sh, (uintptr_t)p);
@@ -512,10 +525,11 @@ void *large_realloc(void *p, size_t n, size_t *old_usable) {
         shard_unlock(sh);
         return keep ? p : NULL;
     }
-    if (!opt_secure && want <= e->data_len && (want >= e->data_len / 2 || e->ptr != e->map)) {
+    if (want <= e->data_len && (want >= e->data_len / 2 || e->ptr != e->map)) {
         /* Still fits and not worth shrinking: one lookup, no system call (a
          * string builder appending to a big buffer comes here every time). */
-        e->req = n;
+        if (opt_secure) large_canary_move(e, n);
+        else e->req = n;
         shard_unlock(sh);
         return p;
     }
