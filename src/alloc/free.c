@@ -44,7 +44,7 @@ bool small_block_is_free(page_t *pg, uintptr_t p) {
            list_contains((block_t *)atomic_load_explicit(&pg->thread_free, memory_order_acquire), b, pg);
 }
 
-static void local_free(heap_t *h, page_t *pg, block_t *b) {
+void local_free(heap_t *h, page_t *pg, block_t *b) {
     b->free_mark = free_key;
     block_set_next(b, pg->free);
     pg->free = b;
@@ -54,8 +54,23 @@ static void local_free(heap_t *h, page_t *pg, block_t *b) {
     if (pg->used == 0) page_empty(h, pg);
 }
 
-void free_suspect(heap_t *h, page_t *pg, block_t *b) {
+/* The owner freed b (marked free) into a page that is not its class's
+ * current one: keep it in the class cache, where the next malloc of the class
+ * finds it while it is still hot in this thread's cache, rather than on a
+ * page that may not be current again for a long time (bench/memshape: a
+ * working set that kept wandering over a fragmented heap). */
+void free_not_current(heap_t *h, page_t *pg, block_t *b) {
+    if (!foreign_push(h, pg, b)) local_free(h, pg, b);
+}
+
+/* Exact double-free test for the owner: the page's lists and its class cache. */
+static void check_not_free_owner(heap_t *h, page_t *pg, block_t *b) {
+    if (foreign_contains(h, pg->size_class, b)) fatal_bug(BUG_DOUBLE_FREE, b, pg->size_class, pg->block_size);
     check_not_free(pg, b);
+}
+
+void free_suspect(heap_t *h, page_t *pg, block_t *b) {
+    check_not_free_owner(h, pg, b);
     local_free(h, pg, b);
 }
 
@@ -139,7 +154,7 @@ static void free_validated(page_t *pg, uint16_t tag, void *ptr) {
     block_t *b = ptr;
     heap_t *h = tls_heap;
     if (tag == h->tag) {
-        if (looks_free(p)) check_not_free(pg, b);
+        if (looks_free(p)) check_not_free_owner(h, pg, b);
         local_free(h, pg, b);
         return;
     }

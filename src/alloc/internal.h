@@ -70,6 +70,9 @@ void *malloc_not_direct(heap_t *h, size_t n) INTERNAL;
 void free_slow(void *p) INTERNAL COLD;
 void free_suspect(heap_t *h, page_t *pg, block_t *b) INTERNAL COLD;
 void page_empty(heap_t *h, page_t *pg) INTERNAL COLD;
+void free_not_current(heap_t *h, page_t *pg, block_t *b) INTERNAL;
+/* The owner's free of b onto its page (used--, page unfull or empty). */
+void local_free(heap_t *h, page_t *pg, block_t *b) INTERNAL;
 
 /* ---- The fast paths ---- */
 static inline void *malloc_direct(heap_t *h, size_t n) {
@@ -113,6 +116,7 @@ static inline void free_in_region(heap_t *h, region_t *r, void *ptr) {
      * full pages and secure mode still need the slow path. */
     if (unlikely(pg->check_start != pg->start)) { free_slow(ptr); return; }
 #endif
+    if (unlikely(pg != h->class_page[pg->size_class])) { free_not_current(h, pg, b); return; }
     __asm__("" ::: "memory"); /* two plain stores: cheaper than the vector merge compilers make */
     b->next_enc = (uintptr_t)pg->free ^ key;
     pg->free = b;

@@ -226,21 +226,24 @@ void foreign_held(const heap_t *h, size_t per_class[CLASS_COUNT]) {
     }
 }
 
-/* Send every cached foreign block home (thread exit, trim). */
+/* Send every cached block home (thread exit, trim): the heap's own blocks
+ * straight to their pages (so that emptied pages can go back to the region
+ * now), other heaps' blocks to their pages' thread_free. */
 void foreign_flush(heap_t *h) {
     for (unsigned cls = 1; cls < CLASS_COUNT; cls++) {
         page_t *fp = &h->foreign[cls];
-        block_t *next;
-        for (block_t *b = fp->free; b; b = next) {
+        block_t *next, *list = fp->free;
+        fp->free = NULL;
+        fp->capacity = fp->used = 0;
+        if (h->class_page[cls] == fp) heap_clear_current(h, cls);
+        for (block_t *b = list; b; b = next) {
             next = block_next(b);
             uint16_t tag;
             page_t *pg = small_page_of((uintptr_t)b, &tag);
             if (!pg) fatal_bug(BUG_FREELIST_CORRUPT, b, (int)cls, class_size[cls]);
-            thread_free_push(pg, b);
+            if (tag == h->tag) local_free(h, pg, b);
+            else thread_free_push(pg, b);
         }
-        fp->free = NULL;
-        fp->capacity = fp->used = 0;
-        if (h->class_page[cls] == fp) heap_clear_current(h, cls);
     }
 }
 
@@ -306,15 +309,18 @@ void *page_alloc_block(heap_t *h, unsigned cls) {
         page_t *cur = h->class_page[cls];
         if (cur->free) return page_pop(cur);
     }
+    /* Counted here, the cache's switches included: with the class cache
+     * serving most mallocs, this may be the only call a busy heap makes that
+     * can release its emptied pages (bench/memshape). */
+    if (unlikely((++h->slow_calls & 63) == 0)) heap_maintenance(h, false);
     if (h->class_page[cls]->flags & PAGE_FOREIGN) {
-        /* The foreign cache ran dry: back to the class's own pages (the
+        /* The class cache ran dry: back to the class's own pages (the
          * common case needs nothing more than their current free list). */
         h->foreign[cls].capacity = h->foreign[cls].used = 0;
         heap_clear_current(h, cls);
         page_t *cur = h->class_page[cls];
         if (cur->free) return page_pop(cur);
     }
-    if (unlikely((++h->slow_calls & 63) == 0)) heap_maintenance(h, false);
     page_queue_t *q = &h->queues[cls];
     for (int attempt = 0; attempt < 2; attempt++) {
         page_t *next;

@@ -146,11 +146,14 @@ typedef struct heap_s {
     struct heap_s *next_all;          /* global list of heaps */
     struct heap_s *next_abandoned;
     pthread_mutex_t adopt_lock;       /* held by whoever collects an abandoned heap */
-    /* Blocks of other heaps this thread freed, kept (up to FOREIGN_MAX_BYTES
-     * a class) for its own next mallocs of the class, as tcmalloc's thread
-     * caches do: the block is hot in this thread's cache. Pseudo-pages: only
-     * free, used (pops) and capacity (pushes) are meaningful; for the owner
-     * page the block stays in use until it comes home. */
+    /* The class cache: blocks this thread freed that did not go onto the
+     * class's current page (other heaps' blocks, and its own blocks of other
+     * pages), kept (up to foreign_max[class], FOREIGN_MAX_BYTES at most) for
+     * its next mallocs of the class, as tcmalloc's thread caches do: the block
+     * is hot in this thread's cache. The class is served from it once it
+     * holds half its limit. Pseudo-pages: only free, used (pops) and capacity
+     * (pushes) are meaningful; for its page the block stays in use until it
+     * goes home (overflow, trim, thread exit: foreign_flush). */
     page_t foreign[CLASS_COUNT];
     /* Blocks this thread freed into one other heap's page, pushed onto that
      * page's thread_free together (one CAS for up to REMOTE_BATCH_MAX blocks

@@ -99,8 +99,19 @@ static void mark_list(const page_t *pg, block_t *list, uint8_t *bits) {
     }
 }
 
+/* Mark the blocks of pg that sit in h's class cache (a list that also holds
+ * other pages' blocks). */
+static void mark_cached(const heap_t *h, const page_t *pg, uint8_t *bits) {
+    uint32_t capacity = LOAD_RELAXED(pg->capacity), steps = 0;
+    for (block_t *b = h->foreign[pg->size_class].free; b && steps <= FOREIGN_MAX_BLOCKS; b = block_next(b), steps++) {
+        uint64_t i = page_block_index(pg, (uintptr_t)b, pg->start);
+        if (i < capacity) bits[i / 8] |= (uint8_t)(1u << (i % 8));
+    }
+}
+
 /* Visit the live blocks of h's pages: carved blocks on none of the page's
- * free lists (and, for the caller's own heap, not in its quarantine). The
+ * free lists (and, for the caller's own heap, not in its class cache nor its
+ * quarantine). The
  * caller owns h or holds its lock. Returns the number of live blocks; stops
  * early when visit returns non-zero. */
 size_t heap_walk_blocks(heap_t *h, int (*visit)(void *, size_t, void *), void *arg) {
@@ -115,6 +126,7 @@ size_t heap_walk_blocks(heap_t *h, int (*visit)(void *, size_t, void *), void *a
             memset(bits, 0, (capacity + 7) / 8);
             mark_list(pg, pg->free, bits);
             mark_list(pg, (block_t *)atomic_load_explicit(&pg->thread_free, memory_order_acquire), bits);
+            if (h == tls_heap) mark_cached(h, pg, bits);
             for (uint32_t i = 0; i < capacity; i++) {
                 if (bits[i / 8] & (1u << (i % 8))) continue;
                 uintptr_t b = pg->start + (uintptr_t)i * pg->block_size;
