@@ -26,6 +26,12 @@ enum option_when {
 };
 
 /* X(ID, name, type, default, min, max, when, doc) */
+/* Built with -DMAPALLOC_SECURE_DEFAULT=ON (CMake): secure mode unless
+ * MAPALLOC_SECURE=0 says otherwise. */
+#ifndef MAPALLOC_SECURE_DEFAULT
+#define MAPALLOC_SECURE_DEFAULT 0
+#endif
+
 #define MAPALLOC_OPTION_TABLE(X)                                                                          \
     X(LARGE_THRESHOLD, large_threshold, OPTION_SIZE, INT64_C(128) << 10, INT64_C(1) << 10,                \
       INT64_C(128) << 10, OPTION_AT_INIT,                                                                 \
@@ -36,7 +42,7 @@ enum option_when {
       "bytes of freed large mappings kept for reuse (also at most the live large bytes, min 1 MiB); 0 = none") \
     X(LARGE_CACHE_MS, large_cache_ms, OPTION_MS, 1000, 0, 3600000, OPTION_ANY_TIME,                       \
       "how long a cached large mapping is kept; 0 = no cache")                                          \
-    X(SECURE, secure, OPTION_BOOL, 0, 0, 1, OPTION_AT_INIT,                                               \
+    X(SECURE, secure, OPTION_BOOL, MAPALLOC_SECURE_DEFAULT, 0, 1, OPTION_AT_INIT,                                               \
       "secure mode (secure.c): canaries, zero-on-free, a quarantine, guard pages; every call takes a slow path") \
     X(STATS, stats, OPTION_BOOL, 0, 0, 1, OPTION_ANY_TIME,                                                \
       "print statistics to stderr at exit")                                                             \

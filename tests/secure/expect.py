@@ -4,6 +4,9 @@
 expect.py PROGRAM MODE abort "WORDS"   -> killed by SIGABRT, stderr has "mapalloc: " + WORDS + " at 0x"
 expect.py PROGRAM MODE segv            -> killed by SIGSEGV (a guard page)
 expect.py PROGRAM MODE exit0 "LINE"    -> exit status 0 and LINE on stdout
+
+With EXPECT_SECURE_ENV=unset in the environment the program runs without
+MAPALLOC_SECURE (a library built with secure mode as its default).
 """
 import os
 import signal
@@ -15,6 +18,8 @@ def main():
     prog, mode, want = sys.argv[1], sys.argv[2], sys.argv[3]
     arg = sys.argv[4] if len(sys.argv) > 4 else ""
     env = dict(os.environ, MAPALLOC_SECURE="1")
+    if os.environ.get("EXPECT_SECURE_ENV") == "unset":
+        env.pop("MAPALLOC_SECURE")
     r = subprocess.run([prog, mode], env=env, capture_output=True, text=True, timeout=120)
     got = f"status {r.returncode}, stdout {r.stdout.strip()!r}, stderr {r.stderr.strip()!r}"
     if want == "abort":
