@@ -196,16 +196,41 @@ const char *mw_kind_name(enum mw_kind kind)
 const char *mw_size_str(uint64_t bytes, char buf[32])
 {
     static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
-    double v = (double)bytes;
     unsigned u = 0;
-    while (v >= 1024.0 && u + 1 < sizeof units / sizeof units[0]) {
-        v /= 1024.0;
-        u++;
-    }
-    if (u == 0)
-        snprintf(buf, 32, "%llu B", (unsigned long long)bytes);
-    else
+    if (bytes >= 1ull << 50) {
+        double v = (double)bytes;
+        while (v >= 1024.0 && u + 1 < sizeof units / sizeof units[0]) {
+            v /= 1024.0;
+            u++;
+        }
         snprintf(buf, 32, "%.1f %s", v, units[u]);
+        return buf;
+    }
+    while (bytes >> (10 * (u + 1)))
+        u++;
+    /* What "%llu B" and "%.1f %s" print for bytes / 1024^u, in integers:
+     * printf is slow, and every event prints sizes. The quotient is exact in
+     * a double, so printf rounds a tie to even; so does this. */
+    uint64_t tenths = bytes * 10;
+    if (u) {
+        uint64_t unit = 1ull << (10 * u), rem = bytes * 10 % unit;
+        tenths /= unit;
+        if (rem * 2 > unit || (rem * 2 == unit && (tenths & 1)))
+            tenths++;
+    }
+    char digits[24], *p = digits + sizeof digits;
+    uint64_t whole = tenths / 10;
+    do
+        *--p = (char)('0' + whole % 10);
+    while (whole /= 10);
+    size_t n = (size_t)(digits + sizeof digits - p);
+    memcpy(buf, p, n);
+    if (u) {
+        buf[n++] = '.';
+        buf[n++] = (char)('0' + tenths % 10);
+    }
+    buf[n++] = ' ';
+    strcpy(buf + n, units[u]);
     return buf;
 }
 

@@ -81,8 +81,8 @@ struct mw_event {
     char *path;              /* backing file of a file mapping */
     bool wx;                 /* the call leaves memory writable and executable */
     enum mw_kind kind;
-    char *caller;            /* "malloc in main at tour.c:54 [tour]" */
-    char *change;            /* what the call did to the regions */
+    const char *caller;      /* "malloc in main at tour.c:54 [tour]", owned by the attribution (attrib.h) */
+    char *change;            /* what the call did to the regions; once recorded, the session's copy (session.c) */
     char *note;              /* implicit/mismatch/exit details */
     char *findings;          /* '\n'-separated security findings raised by this event */
     char reason[16];         /* the allocator's reason from the side channel, "" if none */

@@ -186,6 +186,40 @@ void mw_space_classify(struct mw_space *sp)
     mw_classify_list(sp->regions, sp->count);
 }
 
+static bool is_file(const char *path)
+{
+    return path && path[0] != '[';
+}
+
+/* Whether a file mapping overlaps [a, b): its kind may depend on mappings of
+ * the same file elsewhere (is_image), so a change to it reclassifies all. */
+static bool touches_file(const struct mw_space *sp, uint64_t a, uint64_t b)
+{
+    for (size_t i = first_above(sp, a); i < sp->count && sp->regions[i].start < b; i++)
+        if (is_file(sp->regions[i].path))
+            return true;
+    return false;
+}
+
+/* Classify after a change to [a, b). A region's kind depends on the region
+ * itself, on the one below it (bss follows an image's data) and, for file
+ * mappings, on the executable mappings of the same file anywhere. So when no
+ * file mapping was added, removed or changed (`file` false), only the regions
+ * from the one containing a to the first one at or above b can have a new
+ * kind: classifying all of them at every call was most of the model's cost. */
+static void reclassify(struct mw_space *sp, uint64_t a, uint64_t b, bool file)
+{
+    if (file) {
+        mw_space_classify(sp);
+        return;
+    }
+    for (size_t i = first_above(sp, a); i < sp->count; i++) {
+        sp->regions[i].kind = classify(sp->regions, sp->count, i);
+        if (sp->regions[i].start >= b)
+            break;
+    }
+}
+
 /* ---- spaces ------------------------------------------------------------ */
 
 struct mw_space *mw_space_new(unsigned id, pid_t pid, struct mw_bandlog *log)
@@ -210,6 +244,7 @@ struct mw_space *mw_space_fork(const struct mw_space *parent, unsigned id, pid_t
     }
     sp->brk_start = parent->brk_start;
     sp->brk_cur = parent->brk_cur;
+    mw_space_classify(sp); /* regions left out change who is below whom */
     return sp;
 }
 
@@ -345,15 +380,21 @@ static void describe_merge(struct mw_buf *b, const struct mw_region *r, bool bel
 {
     char size[32];
     if (below && above)
-        mw_buf_printf(b, ", merged with the regions below and above");
+        mw_buf_lit(b, ", merged with the regions below and above");
     else if (below)
-        mw_buf_printf(b, ", merged with the region below");
+        mw_buf_lit(b, ", merged with the region below");
     else if (above)
-        mw_buf_printf(b, ", merged with the region above");
+        mw_buf_lit(b, ", merged with the region above");
     else
         return;
-    mw_buf_printf(b, " (now %#llx-%#llx, %s)", (unsigned long long)r->start, (unsigned long long)r->end,
-                  mw_size_str(r->end - r->start, size));
+    /* " (now %#llx-%#llx, %s)" */
+    mw_buf_lit(b, " (now ");
+    mw_buf_putx(b, r->start);
+    mw_buf_putc(b, '-');
+    mw_buf_putx(b, r->end);
+    mw_buf_lit(b, ", ");
+    mw_buf_puts(b, mw_size_str(r->end - r->start, size));
+    mw_buf_putc(b, ')');
 }
 
 static void apply_map(struct mw_space *sp, struct mw_event *ev, struct mw_buf *b, struct mw_region *nr)
@@ -361,20 +402,28 @@ static void apply_map(struct mw_space *sp, struct mw_event *ev, struct mw_buf *b
     char size[32], perm[4];
     uint64_t seq = ev->seq;
     struct effect e;
+    bool file = is_file(nr->path) || touches_file(sp, nr->start, nr->end);
     unmap_range(sp, nr->start, nr->end, seq, &e);
     size_t i = first_above(sp, nr->start);
     insert_at(sp, i, nr);
-    mw_space_classify(sp);
-    mw_buf_printf(b, "+%s %s%c %s", mw_size_str(nr->end - nr->start, size), mw_prot_str(nr->prot, perm),
-                  nr->shared ? 's' : 'p', mw_kind_name(sp->regions[i].kind));
+    reclassify(sp, nr->start, nr->end, file);
+    /* "+%s %s%c %s", without the format: this runs for every mapping */
+    mw_buf_putc(b, '+');
+    mw_buf_puts(b, mw_size_str(nr->end - nr->start, size));
+    mw_buf_putc(b, ' ');
+    mw_buf_puts(b, mw_prot_str(nr->prot, perm));
+    mw_buf_putc(b, nr->shared ? 's' : 'p');
+    mw_buf_putc(b, ' ');
+    mw_buf_puts(b, mw_kind_name(sp->regions[i].kind));
     if (e.any)
         mw_buf_printf(b, ", replacing %s of %s", mw_size_str(e.bytes, size), mw_kind_name(e.kind));
     else
-        mw_buf_printf(b, ", new region");
+        mw_buf_lit(b, ", new region");
     bool below, above;
     i = merge_around(sp, i, seq, &below, &above);
     describe_merge(b, &sp->regions[i], below, above);
-    mw_space_classify(sp);
+    if (below || above)
+        reclassify(sp, nr->start, nr->end, file);
 }
 
 static void apply_mmap(struct mw_space *sp, struct mw_event *ev, struct mw_buf *b)
@@ -399,26 +448,30 @@ static void apply_munmap(struct mw_space *sp, struct mw_event *ev, struct mw_buf
 {
     char size[32], whole[32];
     struct effect e;
-    set_kind_at(sp, ev, ev->addr);
-    unmap_range(sp, ev->addr, ev->addr + PAGE_UP(ev->length), ev->seq, &e);
+    uint64_t a = ev->addr, z = ev->addr + PAGE_UP(ev->length);
+    set_kind_at(sp, ev, a);
+    bool file = touches_file(sp, a, z);
+    unmap_range(sp, a, z, ev->seq, &e);
     if (!e.any) {
-        mw_buf_printf(b, "nothing was mapped there");
+        mw_buf_lit(b, "nothing was mapped there");
         return;
     }
-    mw_buf_printf(b, "-%s", mw_size_str(e.bytes, size));
+    mw_buf_putc(b, '-');
+    mw_buf_puts(b, mw_size_str(e.bytes, size));
     if (e.holed)
         mw_buf_printf(b, ", hole punched in a %s %s region", mw_size_str(e.kind_size, whole), mw_kind_name(e.kind));
     if (e.removed)
         mw_buf_printf(b, ", %u %s region%s removed", e.removed, mw_kind_name(e.kind), e.removed > 1 ? "s" : "");
     if (e.trimmed)
         mw_buf_printf(b, ", %u region%s trimmed", e.trimmed, e.trimmed > 1 ? "s" : "");
-    mw_space_classify(sp);
+    reclassify(sp, a, z, file);
 }
 
 static void apply_mprotect(struct mw_space *sp, struct mw_event *ev, struct mw_buf *b)
 {
     char size[32], perm[4];
     uint64_t a = ev->addr, z = ev->addr + PAGE_UP(ev->length);
+    bool file = touches_file(sp, a, z);
     bool split_lo = split_at(sp, a), split_hi = split_at(sp, z);
     unsigned touched = 0;
     size_t first = first_above(sp, a), last = first;
@@ -436,10 +489,10 @@ static void apply_mprotect(struct mw_space *sp, struct mw_event *ev, struct mw_b
             r->was_written = true;
     }
     if (!touched) {
-        mw_buf_printf(b, "nothing was mapped there");
+        mw_buf_lit(b, "nothing was mapped there");
         return;
     }
-    mw_space_classify(sp);
+    reclassify(sp, a, z, file);
     set_kind_at(sp, ev, a);
     mw_buf_printf(b, "%s now %s", mw_size_str(z - a, size), mw_prot_str(ev->prot, perm));
     if (split_lo || split_hi)
@@ -452,7 +505,7 @@ static void apply_mprotect(struct mw_space *sp, struct mw_event *ev, struct mw_b
         merged += merge_pair(sp, i, ev->seq);
     if (merged)
         mw_buf_printf(b, ", merged with %zu neighbour%s", merged, merged > 1 ? "s" : "");
-    mw_space_classify(sp);
+    reclassify(sp, a, z, file);
     check_range(sp, ev, a, z);
 }
 
@@ -462,9 +515,10 @@ static void apply_mremap(struct mw_space *sp, struct mw_event *ev, struct mw_buf
     uint64_t old = ev->addr, old_len = PAGE_UP(ev->length), nlen = PAGE_UP(ev->new_length);
     const struct mw_region *src = mw_space_find(sp, old);
     if (!src) {
-        mw_buf_printf(b, "source not in the model");
+        mw_buf_lit(b, "source not in the model");
         return;
     }
+    bool file = touches_file(sp, old, old + old_len);
     struct mw_region r = *src;
     r.path = r.path ? strdup(r.path) : NULL;
     uint64_t src_start = src->start;
@@ -502,7 +556,8 @@ static void apply_mremap(struct mw_space *sp, struct mw_event *ev, struct mw_buf
                       (unsigned long long)ev->new_addr, mw_size_str(nlen, size),
                       keep_old ? " (old range kept)" : "");
     }
-    mw_space_classify(sp);
+    /* apply_map classified around what it mapped; the old range changed too. */
+    reclassify(sp, old, old + (old_len > nlen ? old_len : nlen), file);
     set_kind_at(sp, ev, ev->new_addr);
     check_range(sp, ev, ev->new_addr, ev->new_addr + nlen);
 }
@@ -539,7 +594,7 @@ static void apply_brk(struct mw_space *sp, struct mw_event *ev, struct mw_buf *b
     }
     uint64_t old_end = PAGE_UP(old), new_end = PAGE_UP(now);
     if (old_end == new_end) {
-        mw_buf_printf(b, "break moved within the last page");
+        mw_buf_lit(b, "break moved within the last page");
     } else if (new_end > old_end) {
         struct mw_region r = { .start = old_end > sp->brk_start ? old_end : sp->brk_start, .end = new_end,
                                .prot = PROT_READ | PROT_WRITE, .path = strdup("[heap]"), .was_written = true,
@@ -552,10 +607,11 @@ static void apply_brk(struct mw_space *sp, struct mw_event *ev, struct mw_buf *b
                       mw_size_str(new_end - sp->brk_start, total));
     } else {
         struct effect e;
+        bool file = touches_file(sp, new_end, old_end);
         unmap_range(sp, new_end, old_end, ev->seq, &e);
+        reclassify(sp, new_end, old_end, file);
         mw_buf_printf(b, "heap shrinks by %s", mw_size_str(old_end - new_end, size));
     }
-    mw_space_classify(sp);
     set_kind_at(sp, ev, sp->brk_start);
 }
 
@@ -564,7 +620,7 @@ static void apply_madvise(struct mw_space *sp, struct mw_event *ev, struct mw_bu
     set_kind_at(sp, ev, ev->addr);
     switch (ev->advice) {
     case 4: case 8: case 9: case 21: case 24: /* DONTNEED FREE REMOVE PAGEOUT DONTNEED_LOCKED */
-        mw_buf_printf(b, "pages released, mapping kept");
+        mw_buf_lit(b, "pages released, mapping kept");
         break;
     case 10: case 18: { /* DONTFORK, WIPEONFORK */
         uint64_t a = ev->addr, z = ev->addr + PAGE_UP(ev->length);
@@ -573,14 +629,15 @@ static void apply_madvise(struct mw_space *sp, struct mw_event *ev, struct mw_bu
         for (size_t i = first_above(sp, a); i < sp->count && sp->regions[i].start < z; i++)
             if (ev->advice == 10)
                 sp->regions[i].map_flags |= MW_RF_DONTFORK;
+        reclassify(sp, a, z, touches_file(sp, a, z)); /* a split changes who is below whom */
         mw_buf_printf(b, ev->advice == 10 ? "not inherited by fork" : "zeroed in fork children");
         break;
     }
     case 22: case 23:
-        mw_buf_printf(b, "pages populated");
+        mw_buf_lit(b, "pages populated");
         break;
     default:
-        mw_buf_printf(b, "advice only, no layout change");
+        mw_buf_lit(b, "advice only, no layout change");
         break;
     }
 }
@@ -600,7 +657,7 @@ static void apply_shmdt(struct mw_space *sp, struct mw_event *ev, struct mw_buf 
     char size[32];
     const struct mw_region *r = mw_space_find(sp, ev->addr);
     if (!r || !r->shared) {
-        mw_buf_printf(b, "no shared segment there in the model");
+        mw_buf_lit(b, "no shared segment there in the model");
         return;
     }
     /* The segment may span several regions after mprotect: follow its path. */
@@ -626,7 +683,7 @@ void mw_space_apply(struct mw_space *sp, struct mw_event *ev)
     if (call == MW_CALL_BRK) {
         apply_brk(sp, ev, &b);
     } else if (ev->err) {
-        mw_buf_printf(&b, "failed, no change");
+        mw_buf_lit(&b, "failed, no change");
         set_kind_at(sp, ev, ev->addr);
     } else {
         switch (call) {

@@ -8,8 +8,11 @@
 #include "procmaps.h"
 
 struct mw_report {
+    /* Every event when JSON or HTML was asked for; otherwise only those with
+     * findings (the summary's list). */
     const struct mw_event *events;
     size_t count;
+    uint64_t total_events, calls, children, threads;   /* of the whole run */
     const struct mw_bandlog *bands;
     const struct mw_maps *final_maps;  /* the first process's last smaps, classified; may be empty */
     pid_t root_pid;

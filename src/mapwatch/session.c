@@ -24,12 +24,23 @@
 
 #define KCMP_VM 1
 
+/* Events a timeline-only run keeps: enough for the allocator's lines to be
+ * joined to their calls (read within 256 calls, see maybe_poll). */
+#define RECENT_EVENTS 4096
+
 struct mw_session {
     const struct mw_options *opt;
     FILE *timeline;
     double t0;
+    /* Every event when a report needs them all (JSON, HTML); otherwise the
+     * most recent ones, while those with findings move to `kept` for the
+     * summary: memory stays bounded however long the program runs. */
+    bool keep_all;
     struct mw_event *events;
     size_t count, cap;
+    struct mw_event *kept;
+    size_t nkept, kept_cap;
+    uint64_t total, calls, children, threads;   /* events recorded, and of which kinds */
     struct mw_bandlog bands;
     unsigned next_space;
     struct mw_attrib *attrib;
@@ -41,17 +52,51 @@ struct mw_session {
     size_t mismatches;
     double end_time;
     uint64_t calls_seen, next_poll;  /* side-channel polling */
+    struct mw_strset changes;    /* every event's `change` text, each kept once */
 };
+
+static void event_free(struct mw_event *ev)
+{
+    free(ev->path);
+    free(ev->note);
+    free(ev->findings);
+}
+
+static void keep(struct mw_session *s, const struct mw_event *ev)
+{
+    if (s->nkept == s->kept_cap) {
+        s->kept_cap = s->kept_cap ? s->kept_cap * 2 : 64;
+        s->kept = realloc(s->kept, s->kept_cap * sizeof *s->kept);
+    }
+    s->kept[s->nkept++] = *ev;
+}
+
+/* Timeline-only runs: all but the most recent events go, those with
+ * findings to `kept`. */
+static void forget_old_events(struct mw_session *s)
+{
+    size_t old = s->count - RECENT_EVENTS;
+    for (size_t i = 0; i < old; i++) {
+        if (s->events[i].findings)
+            keep(s, &s->events[i]);
+        else
+            event_free(&s->events[i]);
+    }
+    memmove(s->events, s->events + old, RECENT_EVENTS * sizeof *s->events);
+    s->count = RECENT_EVENTS;
+}
 
 static struct mw_event *new_event(struct mw_session *s, struct mw_task *t, enum mw_event_type type, const char *name)
 {
+    if (!s->keep_all && s->count == 2 * RECENT_EVENTS)
+        forget_old_events(s);
     if (s->count == s->cap) {
         s->cap = s->cap ? s->cap * 2 : 1024;
         s->events = realloc(s->events, s->cap * sizeof *s->events);
     }
     struct mw_event *ev = &s->events[s->count];
     memset(ev, 0, sizeof *ev);
-    ev->seq = s->count;
+    ev->seq = s->total;
     ev->time = mw_now() - s->t0;
     ev->pid = t->tgid;
     ev->tid = t->tid;
@@ -64,7 +109,18 @@ static struct mw_event *new_event(struct mw_session *s, struct mw_task *t, enum 
 
 static void emit(struct mw_session *s, struct mw_event *ev)
 {
+    /* A loop's calls often change the layout the same way, word for word:
+     * keep such a text once (events may be kept to the end for the reports). */
+    if (ev->change) {
+        char *own = ev->change;
+        ev->change = (char *)mw_strset_add(&s->changes, own);
+        free(own);
+    }
     s->count++;
+    s->total++;
+    s->calls += ev->type == MW_EV_SYSCALL;
+    s->children += ev->type == MW_EV_IMPLICIT && (!strcmp(ev->syscall, "fork") || !strcmp(ev->syscall, "vfork"));
+    s->threads += ev->type == MW_EV_IMPLICIT && !strcmp(ev->syscall, "thread");
     if (s->timeline)
         mw_text_event(s->timeline, ev);
 }
@@ -82,13 +138,14 @@ static char *read_link(const char *fmt, pid_t tid, long n)
 
 static struct mw_space *space_new(struct mw_session *s, pid_t pid)
 {
-    return mw_space_new(++s->next_space, pid, &s->bands);
+    /* Bands are drawn by the HTML report only. */
+    return mw_space_new(++s->next_space, pid, s->opt->html_path ? &s->bands : NULL);
 }
 
 static void space_release(struct mw_session *s, struct mw_task *t)
 {
     if (t->space && --t->space->users == 0)
-        mw_space_free(t->space, s->count);
+        mw_space_free(t->space, s->total);
     t->space = NULL;
 }
 
@@ -157,7 +214,7 @@ static void snapshot_compare(struct mw_session *s, struct mw_task *t, const char
     struct compare_ctx c = { s, t, when, 0 };
     mw_space_compare(t->space, &kernel, on_diff, &c);
     if (c.stack_start)
-        mw_space_grow_stack(t->space, c.stack_start, s->count);
+        mw_space_grow_stack(t->space, c.stack_start, s->total);
     if (keep) {
         mw_classify_list(kernel.regions, kernel.count);
         mw_maps_free(&s->final);
@@ -172,7 +229,7 @@ static void load_space(struct mw_session *s, struct mw_task *t, struct mw_event 
     struct mw_maps kernel = { 0 };
     char size[32];
     if (mw_maps_read(t->tid, false, &kernel) == 0) {
-        mw_space_load(t->space, &kernel, s->count);
+        mw_space_load(t->space, &kernel, s->total);
         uint64_t total = 0;
         for (size_t i = 0; i < kernel.count; i++)
             total += kernel.regions[i].end - kernel.regions[i].start;
@@ -245,7 +302,7 @@ static void hook_new_task(void *arg, struct mw_task *parent, struct mw_task *chi
         child->space = parent->space;
         child->space->users++;
     } else {
-        child->space = mw_space_fork(parent->space, ++s->next_space, child->tgid, s->count);
+        child->space = mw_space_fork(parent->space, ++s->next_space, child->tgid, s->total);
         child->space->users = 1;
     }
     struct mw_event *ev = new_event(s, parent, MW_EV_IMPLICIT, name);
@@ -328,7 +385,7 @@ static void hook_call(void *arg, struct mw_task *t, const struct mw_raw_call *c)
         mw_maps_free(&kernel);
     }
     if (s->attrib)
-        ev->caller = mw_attrib_caller(s->attrib, t->tgid, t->tid);
+        ev->caller = mw_attrib_caller(s->attrib, t->tgid, t->tid, c->ip, c->sp, c->have_fp ? &c->fp : NULL);
     if (t->space)
         mw_space_apply(t->space, ev);
     emit(s, ev);
@@ -377,6 +434,7 @@ struct mw_session *mw_session_new(const struct mw_options *opt, FILE *timeline)
     struct mw_session *s = calloc(1, sizeof *s);
     s->opt = opt;
     s->timeline = timeline;
+    s->keep_all = opt->json_path || opt->html_path;
     if (!opt->no_caller)
         s->attrib = mw_attrib_new(opt->caller_depth);
     if (!opt->no_alloc_channel && !opt->attach_pid)
@@ -402,8 +460,25 @@ int mw_session_run(struct mw_session *s, int *exit_status)
 void mw_session_report(struct mw_session *s, struct mw_report *r)
 {
     memset(r, 0, sizeof *r);
-    r->events = s->events;
-    r->count = s->count;
+    if (!s->keep_all) {
+        /* The summary lists the events with findings: those kept and the recent ones. */
+        for (size_t i = 0; i < s->count; i++) {
+            if (s->events[i].findings)
+                keep(s, &s->events[i]);
+            else
+                event_free(&s->events[i]);
+        }
+        s->count = 0;
+        r->events = s->kept;
+        r->count = s->nkept;
+    } else {
+        r->events = s->events;
+        r->count = s->count;
+    }
+    r->total_events = s->total;
+    r->calls = s->calls;
+    r->children = s->children;
+    r->threads = s->threads;
     r->bands = &s->bands;
     r->final_maps = &s->final;
     r->root_pid = s->root;
@@ -419,14 +494,13 @@ void mw_session_report(struct mw_session *s, struct mw_report *r)
 
 void mw_session_free(struct mw_session *s)
 {
-    for (size_t i = 0; i < s->count; i++) {
-        free(s->events[i].path);
-        free(s->events[i].caller);
-        free(s->events[i].change);
-        free(s->events[i].note);
-        free(s->events[i].findings);
-    }
+    for (size_t i = 0; i < s->count; i++)
+        event_free(&s->events[i]);
+    for (size_t i = 0; i < s->nkept; i++)
+        event_free(&s->kept[i]);
     free(s->events);
+    free(s->kept);
+    mw_strset_free(&s->changes);
     mw_bandlog_free(&s->bands);
     mw_maps_free(&s->final);
     mw_attrib_free(s->attrib);

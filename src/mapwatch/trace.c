@@ -1,8 +1,11 @@
 /* trace.c: ptrace + seccomp. A program is started with a libseccomp filter
  * (installed by the child after PR_SET_NO_NEW_PRIVS, before exec) that returns
  * SECCOMP_RET_TRACE only for the memory calls, so only those stop it; the exit
- * of each is caught with one PTRACE_SYSCALL. Attaching uses PTRACE_SEIZE and
- * plain syscall stops. Calls decode.c for the call table, libseccomp, libc. */
+ * of each is caught with one PTRACE_SYSCALL, where one PTRACE_GETREGS gives
+ * the call, its arguments and result. execve traps instead (SIGSYS) and is
+ * run again once its old address space has been looked at. Attaching uses
+ * PTRACE_SEIZE and plain syscall stops. Calls decode.c for the call table,
+ * libseccomp, libc. */
 #include "trace.h"
 
 #include "decode.h"
@@ -18,8 +21,11 @@
 #include <string.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
+#include <sys/user.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -98,20 +104,34 @@ static void restart(struct mw_task *t, int sig)
 {
     /* In seccomp mode only a pending exit needs PTRACE_SYSCALL; otherwise the
      * task runs freely until the filter stops it again. */
-    int req = (!T.seccomp || t->in_call) ? PTRACE_SYSCALL : PTRACE_CONT;
+    int req = (!T.seccomp || t->in_call || t->exec_redo) ? PTRACE_SYSCALL : PTRACE_CONT;
     t->held = false;
     ptrace(req, t->tid, 0L, (long)sig);
 }
 
-/* ---- the seccomp filter ----------------------------------------------- */
+/* ---- the seccomp filter -----------------------------------------------
+ * Memory calls stop with SECCOMP_RET_TRACE, and nothing is asked at that
+ * stop: all of them are followed to their exit, where the registers tell the
+ * call (orig_rax), its arguments (the kernel keeps rdi rsi rdx r10 r8 r9) and
+ * its result. execve and execveat must be seen at their entry instead (the
+ * old address space is compared with the kernel's before it goes), and the
+ * stops of RET_TRACE look all alike: so these trap (SIGSYS, a stop of its
+ * own kind), and mapwatch runs the call again with EXEC_MARK in r9, an
+ * argument neither call reads, which the filter lets through. */
+
+#define EXEC_MARK 0x6d61707761746368ull /* "mapwatch" */
 
 static scmp_filter_ctx build_filter(void)
 {
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
     if (!ctx)
         return NULL;
+    /* r9 is argument 5: the mark lets the re-run through */
+    const struct scmp_arg_cmp unmarked = { .arg = 5, .op = SCMP_CMP_NE, .datum_a = EXEC_MARK, .datum_b = 0 };
     for (const struct mw_syscall_desc *d = mw_syscalls; d->nr >= 0; d++) {
-        if (seccomp_rule_add(ctx, SCMP_ACT_TRACE(0), d->nr, 0) != 0) {
+        int rc = d->traced_at_exit ? seccomp_rule_add(ctx, SCMP_ACT_TRACE(0), d->nr, 0)
+                                   : seccomp_rule_add_array(ctx, SCMP_ACT_TRAP, d->nr, 1, &unmarked);
+        if (rc != 0) {
             seccomp_release(ctx);
             return NULL;
         }
@@ -379,12 +399,91 @@ static void on_exit_info(struct mw_task *t, const struct __ptrace_syscall_info *
     t->in_call = false;
     t->entry.rval = info->exit.rval;
     t->entry.is_error = info->exit.is_error != 0;
+    t->entry.ip = info->instruction_pointer;
+    t->entry.sp = info->stack_pointer;
+    t->entry.have_fp = false;
     if (T.hooks->on_call)
         T.hooks->on_call(T.hooks->arg, t, &t->entry);
 }
 
+/* The exit of a memory call in seccomp mode: everything from one GETREGS. */
+static void seccomp_call_exit(struct mw_task *t)
+{
+    struct user_regs_struct r;
+    t->in_call = false;
+    if (ptrace(PTRACE_GETREGS, t->tid, 0L, &r) != 0)
+        return;
+    const struct mw_syscall_desc *d = mw_syscall_by_nr((int)r.orig_rax);
+    if (!d || !d->traced_at_exit)
+        return; /* a RET_TRACE stop of a filter of the program's own */
+    t->entry = (struct mw_raw_call){
+        .nr = (int)r.orig_rax, .args = { r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9 },
+        .rval = (int64_t)r.rax, .is_error = r.rax >= (unsigned long long)-4095,
+        .ip = r.rip, .sp = r.rsp, .fp = r.rbp, .have_fp = true,
+    };
+    if (T.hooks->on_call)
+        T.hooks->on_call(T.hooks->arg, t, &t->entry);
+}
+
+/* A SIGSYS stop: if it is the filter's execve trap, show the hooks the exec
+ * entry and run the call again, marked. True if it was ours. */
+static bool exec_trapped(struct mw_task *t)
+{
+    siginfo_t si;
+    struct user_regs_struct r;
+    if (ptrace(PTRACE_GETSIGINFO, t->tid, 0L, &si) != 0 || si.si_code != 1 /* SYS_SECCOMP */ ||
+        ptrace(PTRACE_GETREGS, t->tid, 0L, &r) != 0)
+        return false;
+    const struct mw_syscall_desc *d = mw_syscall_by_nr(si.si_syscall);
+    /* A trap of the program's own filter is the program's: its SIGSYS is
+     * delivered. Ours carries no data; one of the program's that also traps
+     * execve without data is known when it traps the marked re-run too. */
+    if (!d || d->traced_at_exit || si.si_errno != 0 || t->exec_foreign_trap) {
+        t->exec_foreign_trap = false;
+        return false;
+    }
+    if (T.hooks->on_exec_entry)
+        T.hooks->on_exec_entry(T.hooks->arg, t);
+    t->exec_r9 = r.r9;
+    r.r9 = EXEC_MARK;
+    r.rax = r.orig_rax;
+    r.rip -= 2; /* back onto the syscall instruction */
+    if (ptrace(PTRACE_SETREGS, t->tid, 0L, &r) != 0)
+        return false;
+    t->exec_redo = MW_REDO_ENTRY;
+    return true;
+}
+
+/* The re-run execve passes its entry, then fails (its exit: the program's r9
+ * is put back) or succeeds (the exec event ends it, see handle_exec). An exit
+ * whose rax still holds the call number was not run at all: another filter
+ * trapped it, and its SIGSYS comes next, for the program. */
+static void exec_redo_stop(struct mw_task *t)
+{
+    if (t->exec_redo == MW_REDO_ENTRY) {
+        t->exec_redo = MW_REDO_EXIT;
+        return;
+    }
+    struct user_regs_struct r;
+    if (ptrace(PTRACE_GETREGS, t->tid, 0L, &r) == 0) {
+        t->exec_foreign_trap = r.rax == r.orig_rax;
+        r.r9 = t->exec_r9;
+        ptrace(PTRACE_SETREGS, t->tid, 0L, &r);
+    }
+    t->exec_redo = MW_REDO_NONE;
+}
+
 static void handle_syscall_stop(struct mw_task *t)
 {
+    if (t->exec_redo) {
+        exec_redo_stop(t);
+        return;
+    }
+    if (T.seccomp) {
+        if (t->in_call)
+            seccomp_call_exit(t);
+        return;
+    }
     struct __ptrace_syscall_info info;
     if (!get_info(t->tid, &info))
         return;
@@ -394,12 +493,10 @@ static void handle_syscall_stop(struct mw_task *t)
         on_exit_info(t, &info);
 }
 
+/* Only memory calls stop here (execve traps): nothing to ask until the exit. */
 static void handle_seccomp_stop(struct mw_task *t)
 {
-    struct __ptrace_syscall_info info;
-    if (!get_info(t->tid, &info) || info.op != PTRACE_SYSCALL_INFO_SECCOMP)
-        return;
-    on_entry(t, (int)info.seccomp.nr, info.seccomp.args);
+    t->in_call = true;
 }
 
 static void handle_new_task(struct mw_task *parent, int event)
@@ -437,6 +534,7 @@ static void handle_exec(struct mw_task *t)
         i++;
     }
     t->in_call = false;
+    t->exec_redo = MW_REDO_NONE; /* the new image's registers are its own */
     if (T.hooks->on_exec)
         T.hooks->on_exec(T.hooks->arg, t, old_tid);
 }
@@ -487,6 +585,10 @@ static void handle_stop(struct mw_task *t, int status)
         return;
     default:
         break;
+    }
+    if (event == 0 && sig == SIGSYS && T.seccomp && exec_trapped(t)) {
+        restart(t, 0);
+        return;
     }
     if (event == 0 && sig != SIGTRAP) {
         restart(t, sig); /* signal-delivery-stop: deliver the signal */

@@ -12,15 +12,25 @@ struct mw_raw_call {
     uint64_t args[6];
     int64_t rval;
     bool is_error;
+    uint64_t ip, sp;   /* the thread's instruction and stack pointers at the call's exit */
+    uint64_t fp;       /* and its rbp, if have_fp */
+    bool have_fp;
 };
+
+/* Where a thread is in the re-run of an execve that the filter trapped. */
+enum mw_exec_redo { MW_REDO_NONE, MW_REDO_ENTRY, MW_REDO_EXIT };
 
 /* One traced thread. `space` and `user` belong to the hooks' owner. */
 struct mw_task {
     pid_t tid, tgid;
     struct mw_space *space;
     void *user;
-    bool in_call;             /* stopped at entry of a followed call, waiting for its exit */
+    bool in_call;             /* between the entry of a followed call (seccomp mode: any stop of the
+                                 filter's) and its exit */
     struct mw_raw_call entry;
+    enum mw_exec_redo exec_redo;
+    uint64_t exec_r9;         /* the thread's r9 while the re-run carries the filter's mark */
+    bool exec_foreign_trap;   /* the re-run was trapped by a filter of the program's own */
     bool linked;              /* its parent's fork/clone event has been seen (or it is a root) */
     bool initial_stop_seen;   /* new tasks start with a stop we must answer */
     bool held;                /* stopped and not restarted yet */

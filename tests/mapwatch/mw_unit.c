@@ -2,6 +2,8 @@
  * checked without tracing anything: each CHECK names one property. */
 #include "decode.h"
 #include "model.h"
+#include "output.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +52,220 @@ static void count_diff(const struct mw_diff *d, void *arg)
 static bool has(const char *s, const char *sub)
 {
     return s && strstr(s, sub);
+}
+
+/* Whether every region's kind is what classifying the whole map from
+ * scratch gives: the model reclassifies only around each change. */
+static bool kinds_fresh(const struct mw_space *sp)
+{
+    struct mw_region *copy = malloc((sp->count + 1) * sizeof *copy);
+    memcpy(copy, sp->regions, sp->count * sizeof *copy);
+    mw_classify_list(copy, sp->count);
+    bool same = true;
+    for (size_t i = 0; i < sp->count; i++)
+        same &= copy[i].kind == sp->regions[i].kind;
+    free(copy);
+    return same;
+}
+
+static uint64_t rnd(uint64_t *state, uint64_t n)
+{
+    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
+    return (*state >> 33) % n;
+}
+
+/* Random calls over a 64-page window holding an image (text, read-only and
+ * writable data, bss), anonymous memory, guards, a heap and thread stacks. */
+static void random_calls_keep_kinds_fresh(void)
+{
+    struct mw_space *sp = mw_space_new(9, 900, NULL);
+    const uint64_t win = 0x40000000ull, heap = win + 64 * PG;
+    uint64_t state = 42, bad_at = 0;
+    const unsigned prots[] = { PROT_READ, PROT_READ | PROT_WRITE, PROT_READ | PROT_EXEC, PROT_NONE };
+    const char *const files[] = { "/lib/a.so", "/lib/b.so" };
+    struct mw_event q = { .seq = ++seq, .nr = SYS_brk, .result = (int64_t)heap }; /* the break starts at heap */
+    mw_decode_event(&q);
+    mw_space_apply(sp, &q);
+    free_event(&q);
+    for (uint64_t step = 1; step <= 20000 && !bad_at; step++) {
+        uint64_t a = win + rnd(&state, 64) * PG, len = (1 + rnd(&state, 8)) * PG;
+        unsigned prot = prots[rnd(&state, 4)];
+        struct mw_event ev = { .seq = ++seq };
+        switch (rnd(&state, 8)) {
+        case 0: case 1: { /* anonymous, sometimes a thread stack */
+            unsigned flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | (rnd(&state, 4) ? 0 : MAP_STACK);
+            ev = (struct mw_event){ .seq = seq, .nr = SYS_mmap, .args = { a, len, prot, flags, (uint64_t)-1, 0 },
+                                    .result = (int64_t)a };
+            break;
+        }
+        case 2: /* a file, at an offset that may continue the mapping below */
+            ev = (struct mw_event){ .seq = seq, .nr = SYS_mmap,
+                                    .args = { a, len, prot, MAP_PRIVATE | MAP_FIXED, 3, (a - win) % (8 * PG) },
+                                    .result = (int64_t)a, .path = strdup(files[rnd(&state, 2)]) };
+            break;
+        case 3:
+            ev = (struct mw_event){ .seq = seq, .nr = SYS_munmap, .args = { a, len } };
+            break;
+        case 4:
+            ev = (struct mw_event){ .seq = seq, .nr = SYS_mprotect, .args = { a, len, prot } };
+            break;
+        case 5: { /* move, grow or shrink */
+            uint64_t to = rnd(&state, 2) ? win + rnd(&state, 64) * PG : a, nlen = (1 + rnd(&state, 8)) * PG;
+            ev = (struct mw_event){ .seq = seq, .nr = SYS_mremap,
+                                    .args = { a, len, nlen, to != a ? 3u : 1u, to },
+                                    .result = (int64_t)to };
+            if (!mw_space_find(sp, a))
+                ev.result = -1, ev.args[0] = 0; /* keep the model's "source not in the model" out */
+            break;
+        }
+        case 6:
+            ev = (struct mw_event){ .seq = seq, .nr = SYS_madvise, .args = { a, len, MADV_DONTFORK } };
+            break;
+        default: { /* the heap grows and shrinks above the window */
+            uint64_t brk = heap + rnd(&state, 16) * PG;
+            ev = (struct mw_event){ .seq = seq, .nr = SYS_brk, .args = { brk }, .result = (int64_t)brk };
+            break;
+        }
+        }
+        if (ev.result == -1) {
+            free(ev.path);
+            continue;
+        }
+        mw_decode_event(&ev);
+        mw_space_apply(sp, &ev);
+        if (!kinds_fresh(sp))
+            bad_at = step;
+        free_event(&ev);
+    }
+    CHECK("after each of 20000 random calls every kind is as a full classification gives", bad_at == 0);
+    if (bad_at)
+        fprintf(stderr, "  first stale kind after call %llu\n", (unsigned long long)bad_at);
+    mw_space_free(sp, ++seq);
+}
+
+/* mw_size_str as it was written first, with printf's "%.1f". */
+static void size_str_reference(uint64_t bytes, char buf[32])
+{
+    static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+    double v = (double)bytes;
+    unsigned u = 0;
+    while (v >= 1024.0 && u + 1 < sizeof units / sizeof units[0]) {
+        v /= 1024.0;
+        u++;
+    }
+    if (u == 0)
+        snprintf(buf, 32, "%llu B", (unsigned long long)bytes);
+    else
+        snprintf(buf, 32, "%.1f %s", v, units[u]);
+}
+
+static void sizes_print_as_printf_does(void)
+{
+    uint64_t state = 7, bad = 0;
+    bool differs = false;
+    for (unsigned i = 0; i < 400000 && !differs; i++) {
+        unsigned shift = (unsigned)rnd(&state, 64);
+        uint64_t v = i < 4096 ? i * 1024 / 5 + i % 7 : (rnd(&state, 1ull << 62) << 2 | rnd(&state, 4)) >> shift;
+        char got[32], want[32];
+        mw_size_str(v, got);
+        size_str_reference(v, want);
+        if (strcmp(got, want) != 0)
+            differs = true, bad = v;
+    }
+    for (uint64_t v = 0; v < 3000000 && !differs; v += 1 + v / 4096) {
+        char got[32], want[32];
+        mw_size_str(v, got);
+        size_str_reference(v, want);
+        if (strcmp(got, want) != 0)
+            differs = true, bad = v;
+    }
+    CHECK("sizes print as printf's %.1f does, ties to even included", !differs);
+    if (differs)
+        fprintf(stderr, "  first difference at %llu\n", (unsigned long long)bad);
+}
+
+/* mw_buf_printf does the common conversions itself: the text must be what
+ * snprintf makes, for each of them and for the ones it hands to vsnprintf. */
+static void messages_format_as_printf_does(void)
+{
+    uint64_t state = 3;
+    bool differs = false;
+    const char *const words[] = { "", "anon", "a longer piece of text with 100% in it", "/lib/x.so" };
+    for (int i = 0; i < 20000 && !differs; i++) {
+        unsigned long long x = rnd(&state, 1ull << 48) >> rnd(&state, 48);
+        long long d = (long long)rnd(&state, 1ull << 40) - (1ll << 39);
+        int n = (int)d;
+        unsigned u = (unsigned)x;
+        size_t z = (size_t)x;
+        const char *w = words[rnd(&state, 4)];
+        char c = (char)('a' + rnd(&state, 26));
+        char want[512];
+        struct mw_buf b = { 0 };
+        mw_buf_printf(&b, "pre ");
+        switch (rnd(&state, 4)) {
+        case 0:
+            mw_buf_printf(&b, "+%s %s%c %s, %u parts %%", w, w, c, w, u);
+            snprintf(want, sizeof want, "pre +%s %s%c %s, %u parts %%", w, w, c, w, u);
+            break;
+        case 1:
+            mw_buf_printf(&b, " (now %#llx-%#llx, %s)", x, x >> 3, w);
+            snprintf(want, sizeof want, "pre  (now %#llx-%#llx, %s)", x, x >> 3, w);
+            break;
+        case 2:
+            mw_buf_printf(&b, "%d %zu %lld %llu|", n, z, d, x);
+            snprintf(want, sizeof want, "pre %d %zu %lld %llu|", n, z, d, x);
+            break;
+        default: /* not done by mw_buf_printf itself */
+            mw_buf_printf(&b, "%5d %.2s %lx", n, w, (unsigned long)x);
+            snprintf(want, sizeof want, "pre %5d %.2s %lx", n, w, (unsigned long)x);
+            break;
+        }
+        differs = strcmp(b.s, want) != 0;
+        if (differs)
+            fprintf(stderr, "  got  %s\n  want %s\n", b.s, want);
+        mw_buf_free(&b);
+    }
+    CHECK("messages format as snprintf does", !differs);
+}
+
+/* The timeline line of one event, as a string. */
+static bool line_is(const struct mw_event *ev, const char *want)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    mw_text_event(f, ev);
+    fclose(f);
+    bool same = strcmp(text, want) == 0;
+    if (!same)
+        fprintf(stderr, "  got:  %s  want: %s", text, want);
+    free(text);
+    return same;
+}
+
+static void timeline_lines_are_exact(void)
+{
+    struct mw_event mm = { .time = 0.0078125, .pid = 7, .tid = 7, .type = MW_EV_SYSCALL, .nr = SYS_mmap,
+                           .syscall = "mmap", .args = { 0, 65536, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                                                        (uint64_t)-1, 0 },
+                           .result = 0x7f0000001000, .change = "+64.0 KiB rw-p anon, new region",
+                           .caller = "mmap in main at t.c:3 [t]" };
+    CHECK("an mmap line, its time rounded as %10.6f rounds a tie (to even)",
+          line_is(&mm, "  0.007812 [7] mmap(NULL, 65536, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = "
+                       "0x7f0000001000  : +64.0 KiB rw-p anon, new region  <- mmap in main at t.c:3 [t]\n"));
+    struct mw_event bad = { .time = 1234.0234375, .pid = 7, .tid = 9, .type = MW_EV_SYSCALL, .nr = SYS_munmap,
+                            .syscall = "munmap", .args = { 0x1001, 0 }, .result = -1, .err = 22,
+                            .findings = "one\ntwo" };
+    CHECK("a failed call of another thread, past 1000 s, with findings",
+          line_is(&bad, "1234.023438 [7/9] munmap(0x1001, 0) = -1 EINVAL\n           !! finding: one\n"
+                        "           !! finding: two\n"));
+    struct mw_event ex = { .time = 0.5, .pid = 3, .tid = 3, .type = MW_EV_EXEC, .syscall = "exec", .path = "/bin/x",
+                           .change = "new address space" };
+    CHECK("an exec line", line_is(&ex, "  0.500000 [3] -- exec /bin/x  : new address space\n"));
+    struct mw_event mr = { .time = 2.0000005, .pid = 3, .tid = 3, .type = MW_EV_SYSCALL, .nr = SYS_mremap,
+                           .syscall = "mremap", .args = { 0x5000, 4096, 8192, 3, 0 }, .result = 0 };
+    CHECK("an mremap to address 0 prints it as %#llx does",
+          line_is(&mr, "  2.000001 [3] mremap(0x5000, 4096, 8192, MREMAP_MAYMOVE|MREMAP_FIXED, 0) = 0\n"));
 }
 
 int main(void)
@@ -206,6 +422,11 @@ int main(void)
     char perm[4];
     CHECK("prot string", !strcmp(mw_prot_str(PROT_READ | PROT_EXEC, perm), "r-x"));
     CHECK("errno name", !strcmp(mw_errno_name(12), "ENOMEM"));
+
+    random_calls_keep_kinds_fresh();
+    sizes_print_as_printf_does();
+    timeline_lines_are_exact();
+    messages_format_as_printf_does();
 
     mw_space_free(sp, ++seq);
     CHECK("bands recorded for the picture", log.count > 5);

@@ -141,8 +141,11 @@ def t_exec():
     d = work("exec")
     j = os.path.join(d, "e.json")
     p = run_mw(["--", os.path.join(A.bin, "mw_exec")], j)
+    check(p.returncode != 3, "a failed execve under mapwatch changed the program's r9")
     check(p.returncode == 0, f"exit {p.returncode}: {p.stderr[-1500:]}")
     ev = load(j)
+    grown = [e for e in ev if e["syscall"] == "stack-growth" and "seen at exec" in (e["note"] or e.get("change") or "")]
+    check(grown, "the old address space was not compared with the kernel's at the execve")
     ex = [e for e in ev if e["syscall"] == "exec"]
     check(len(ex) == 2 and ex[0]["pid"] == ex[1]["pid"] and ex[0]["space"] != ex[1]["space"], f"exec events: {ex}")
     a = one(ev, "17-page mmap", syscall="mmap", length=17 * PG)
@@ -335,6 +338,69 @@ def t_allocator_channel():
     check(not others, f"reasons given to calls the allocator did not make: {others[:3]}")
     p = run_mw(["--no-allocator-channel", "--", os.path.join(A.bin, "mw_fakealloc")])
     check(p.returncode == 3, "--no-allocator-channel still set the variable")
+
+
+def t_fast_walks():
+    """Callers come from a stack walk on unwind rules cached per PC; with
+    MAPWATCH_CHECK_WALK=1 each such walk is also made by libdwfl, and the two
+    must agree frame for frame, on programs with threads, forks, execs,
+    libraries loaded at run time, and on mapalloc."""
+    env = dict(os.environ, MAPWATCH_CHECK_WALK="1")
+    d = work("walks")
+    runs = [[os.path.join(A.bin, "mw_layout"), os.path.join(d, "file.dat")], [os.path.join(A.bin, "mw_exec")]]
+    py = shutil.which("python3")
+    if py:
+        runs.append([py, "-c", "import json, decimal, ctypes; x = [bytearray(300000) for _ in range(20)]"])
+    if A.mapalloc and os.path.exists(A.mapalloc):
+        tour = os.path.normpath(os.path.join(A.bin, "..", "..", "examples", "layout-tour"))
+        runs.append(["env", "LD_PRELOAD=" + A.mapalloc, tour])
+    for prog in runs:
+        p = run_mw(["-q", "--"] + prog, env=env)
+        check(p.returncode == 0, f"{prog[0]} exited {p.returncode}: {p.stderr[-800:]}")
+        m = re.search(r"walks: (\d+) fast, (\d+) by libdwfl, (\d+) fast walks differing", p.stderr)
+        check(m, f"no walk statistics for {prog[0]}")
+        check(int(m.group(3)) == 0, f"{prog[0]}: fast walks differ from libdwfl's: " +
+              "; ".join(l for l in p.stderr.splitlines() if "differs" in l)[:800])
+        check(int(m.group(1)) > int(m.group(2)), f"{prog[0]}: most walks were not fast: {m.group(0)}")
+
+
+def t_own_sigsys():
+    """A program's own seccomp traps (SIGSYS), execve's included, reach its
+    handler once each with its registers, although mapwatch traps execve too."""
+    prog = os.path.join(A.bin, "mw_sigsys")
+    plain = subprocess.run([prog])
+    check(plain.returncode == 0, f"mw_sigsys fails even without mapwatch: {plain.returncode}")
+    p = run_mw(["-q", "--", prog], timeout=60)
+    check(p.returncode == 0, f"under mapwatch the program's traps went wrong (exit {p.returncode}): {p.stderr[-800:]}")
+
+
+def summary(text):
+    """The summary section of a timeline, without what differs between runs."""
+    part = text[text.index("== mapwatch summary =="):]
+    return re.sub(r"over [0-9.]+ s", "over T s", re.sub(r"\[\d+\]|process \d+", "P", part))
+
+
+def t_long_timeline():
+    """A run with only a timeline keeps a bounded window of events, yet its
+    summary (counts, findings) and the allocator's reasons are what a run
+    that keeps every event gives."""
+    d = work("long")
+    prog = [os.path.join(A.bin, "mw_syscalls"), "6000", "1", "wx"]
+    short = run_mw(["--no-aslr", "-o", os.path.join(d, "t.txt"), "--"] + prog)
+    full = run_mw(["--no-aslr", "-o", os.path.join(d, "f.txt"), "--"] + prog, os.path.join(d, "f.json"))
+    check(short.returncode == 0 and full.returncode == 0, f"mw_syscalls exited {short.returncode}/{full.returncode}")
+    t, f = (open(os.path.join(d, n)).read() for n in ("t.txt", "f.txt"))
+    counted = re.search(r"(\d+) memory calls in (\d+) events", t)
+    check(counted and int(counted.group(1)) > 12000, "summary does not count the 12000 calls: " + summary(t)[:200])
+    check(re.search(r"#\d+ P mmap 0x[0-9a-f]+\+4096: writable and executable", summary(t)),
+          "the W+X finding from the run's start is not in the summary")
+    check(summary(t) == summary(f), "summaries differ with and without --json:\n" + summary(t) + "\n" + summary(f))
+    p = run_mw(["-o", os.path.join(d, "a.txt"), "--", os.path.join(A.bin, "mw_fakealloc"), "6000"])
+    a = open(os.path.join(d, "a.txt")).read()
+    check(p.returncode == 0, f"mw_fakealloc exited {p.returncode}")
+    for reason in ("'large'", "'purge'", "'guard'", "'region'"):
+        check(f"was mapalloc's {reason}" in a, f"reason {reason} not joined after 12000 events")
+    check("5 lines, 0 not matched" in a, "side-channel lines left unmatched: " + a[a.index("== mapwatch summary"):])
 
 
 def t_snapshot_diff():
