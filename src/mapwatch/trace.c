@@ -126,6 +126,13 @@ static scmp_filter_ctx build_filter(void)
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
     if (!ctx)
         return NULL;
+    /* Calls of another ABI (int $0x80 from a 64-bit program) are not
+     * followed, and must run as they would without mapwatch: libseccomp's
+     * default for a foreign architecture is to kill the thread. */
+    if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ALLOW) != 0) {
+        seccomp_release(ctx);
+        return NULL;
+    }
     /* r9 is argument 5: the mark lets the re-run through */
     const struct scmp_arg_cmp unmarked = { .arg = 5, .op = SCMP_CMP_NE, .datum_a = EXEC_MARK, .datum_b = 0 };
     for (const struct mw_syscall_desc *d = mw_syscalls; d->nr >= 0; d++) {

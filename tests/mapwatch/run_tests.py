@@ -374,6 +374,19 @@ def t_own_sigsys():
     check(p.returncode == 0, f"under mapwatch the program's traps went wrong (exit {p.returncode}): {p.stderr[-800:]}")
 
 
+def t_int80():
+    """A 32-bit system call (int $0x80) from a 64-bit program is not followed
+    but runs as without mapwatch (libseccomp's filter would kill it)."""
+    prog = os.path.join(A.bin, "mw_int80")
+    plain = subprocess.run([prog], capture_output=True, text=True)
+    if plain.returncode == 77:
+        print("skipped: the kernel has no 32-bit emulation")
+        return SKIP
+    check(plain.returncode == 0, f"mw_int80 fails even without mapwatch: {plain.returncode}")
+    p = run_mw(["-q", "--", prog], timeout=60)
+    check(p.returncode == 0, f"under mapwatch the int $0x80 call went wrong (exit {p.returncode}): {p.stderr[-800:]}")
+
+
 def summary(text):
     """The summary section of a timeline, without what differs between runs."""
     part = text[text.index("== mapwatch summary =="):]
