@@ -47,6 +47,10 @@ heap_t *heap_by_tag(uint16_t tag) { return tag <= MAX_HEAPS ? heaps_by_tag[tag] 
 static void heap_reset_tables(heap_t *h) {
     for (size_t i = 0; i < DIRECT_COUNT; i++) h->direct[i] = &empty_page;
     for (size_t i = 0; i < CLASS_COUNT; i++) h->class_page[i] = &empty_page;
+    for (size_t i = 0; i < CLASS_COUNT; i++) {
+        h->foreign[i].flags = PAGE_FOREIGN; /* the class cache's pseudo-pages */
+        h->foreign[i].size_class = (uint8_t)i;
+    }
 }
 
 static void heap_thread_done(void *arg);

@@ -154,8 +154,9 @@ void remote_batch_add(heap_t *h, page_t *pg, block_t *b) INTERNAL;
 void remote_batch_flush(heap_t *h) INTERNAL;
 bool remote_batch_contains(const heap_t *h, const block_t *b) INTERNAL;
 void heap_point_class(heap_t *h, unsigned cls, page_t *pg) INTERNAL;
-/* Keep b, another heap's block freed by this thread, in the foreign cache of
- * its class (false: the cache is full, or this thread cannot keep blocks). */
+/* Keep b, a block this thread freed that does not go onto its class's current
+ * page (another heap's, or its own of another page), in the class cache
+ * (false: the cache is full, or this thread cannot keep blocks). */
 static inline bool foreign_push(heap_t *h, page_t *owner_page, block_t *b) {
     if (h == &empty_heap || opt_secure) return false;
     unsigned cls = owner_page->size_class;
@@ -164,8 +165,6 @@ static inline bool foreign_push(heap_t *h, page_t *owner_page, block_t *b) {
     uint32_t max = foreign_max[cls];
     if (held >= max) return false;
     if (held == 0) fp->capacity = fp->used = 0;
-    fp->flags = PAGE_FOREIGN;
-    fp->size_class = (uint8_t)cls;
     b->free_mark = free_key;
     block_set_next(b, fp->free);
     fp->free = b;

@@ -46,8 +46,11 @@ typedef struct shard_s {
     large_t *table;
     size_t cap, used, tombs;
 } shard_t;
-static shard_t shards[SHARDS];
-static pthread_once_t shards_once = PTHREAD_ONCE_INIT;
+#define SHARD_INIT {.lock = PTHREAD_MUTEX_INITIALIZER}
+static shard_t shards[SHARDS] = {SHARD_INIT, SHARD_INIT, SHARD_INIT, SHARD_INIT, SHARD_INIT, SHARD_INIT,
+                                 SHARD_INIT, SHARD_INIT, SHARD_INIT, SHARD_INIT, SHARD_INIT, SHARD_INIT,
+                                 SHARD_INIT, SHARD_INIT, SHARD_INIT, SHARD_INIT};
+static_assert(SHARDS == 16, "one SHARD_INIT per shard");
 
 static pthread_mutex_t large_mutex = PTHREAD_MUTEX_INITIALIZER;
 static cached_t cache[CACHE_SLOTS];
@@ -72,13 +75,8 @@ static size_t page_round(size_t n) { return (n + OS_PAGE - 1) & ~(size_t)(OS_PAG
 
 static size_t hash_ptr(uintptr_t p) { return (size_t)((p >> 12) * UINT64_C(0x9E3779B97F4A7C15) >> 20); }
 
-static void shards_init(void) {
-    for (unsigned i = 0; i < SHARDS; i++) pthread_mutex_init(&shards[i].lock, NULL);
-}
-
 /* The shard of p, locked. */
 static shard_t *shard_lock(uintptr_t p) {
-    pthread_once(&shards_once, shards_init);
     shard_t *sh = &shards[(hash_ptr(p) >> 36) & (SHARDS - 1)];
     pthread_mutex_lock(&sh->lock);
     return sh;
@@ -147,6 +145,21 @@ static bool live_insert(const large_t *e) {
         atomic_fetch_add_explicit(&live_bytes, e->map_len, memory_order_relaxed);
     }
     return ok;
+}
+
+/* Visit every live block, shard by shard under its lock, until visit returns
+ * true (then true). */
+static bool table_scan(bool (*visit)(const large_t *e, void *arg), void *arg) {
+    for (unsigned s = 0; s < SHARDS; s++) {
+        shard_t *sh = &shards[s];
+        bool stop = false;
+        pthread_mutex_lock(&sh->lock);
+        for (size_t i = 0; i < sh->cap && !stop; i++)
+            stop = sh->table[i].ptr > 1 && visit(&sh->table[i], arg);
+        pthread_mutex_unlock(&sh->lock);
+        if (stop) return true;
+    }
+    return false;
 }
 
 static void table_remove(shard_t *sh, large_t *e) {
@@ -234,6 +247,15 @@ static int cache_take(size_t data_len, size_t align) {
     return fit >= 0 ? fit : grow;
 }
 
+/* Take cached mapping i out of the cache into *out. Called with large_mutex held. */
+static void cache_remove(size_t i, large_t *out) {
+    out->map = out->ptr = cache[i].map;
+    out->map_len = cache[i].map_len;
+    out->data_len = cache[i].data_len;
+    cache_bytes -= out->map_len;
+    cache[i] = cache[--cache_count];
+}
+
 /* Take out of the cache the smallest mapping of data_len to 2 * data_len
  * bytes into *out (false: none). */
 static bool cache_take_fit(size_t data_len, large_t *out) {
@@ -243,13 +265,7 @@ static bool cache_take_fit(size_t data_len, large_t *out) {
         size_t d = cache[i].data_len;
         if (d >= data_len && d / 2 <= data_len && (fit < 0 || d < cache[fit].data_len)) fit = (int)i;
     }
-    if (fit >= 0) {
-        out->map = out->ptr = cache[fit].map;
-        out->map_len = cache[fit].map_len;
-        out->data_len = cache[fit].data_len;
-        cache_bytes -= out->map_len;
-        cache[fit] = cache[--cache_count];
-    }
+    if (fit >= 0) cache_remove((size_t)fit, out);
     pthread_mutex_unlock(&large_mutex);
     return fit >= 0;
 }
@@ -359,11 +375,7 @@ void *large_alloc(size_t n, size_t align, bool zero) {
     cache_expire(false, &old);
     int c = cache_take(data_len, align);
     if (c >= 0) {
-        e.map = e.ptr = cache[c].map;
-        e.map_len = cache[c].map_len;
-        e.data_len = cache[c].data_len;
-        cache_bytes -= e.map_len;
-        cache[c] = cache[--cache_count];
+        cache_remove((size_t)c, &e);
         pthread_mutex_unlock(&large_mutex);
         victims_unmap(&old);
         size_t dirty = e.data_len < n ? e.data_len : n; /* grown pages are fresh zeros */
@@ -465,19 +477,12 @@ bool large_free(void *p) {
     return true;
 }
 
-bool large_contains(const void *p) {
-    uintptr_t a = (uintptr_t)p;
-    bool found = false;
-    pthread_once(&shards_once, shards_init);
-    for (unsigned s = 0; s < SHARDS && !found; s++) {
-        shard_t *sh = &shards[s];
-        pthread_mutex_lock(&sh->lock);
-        for (size_t i = 0; i < sh->cap && !found; i++)
-            found = sh->table[i].ptr > 1 && a > sh->table[i].ptr && a < sh->table[i].ptr + sh->table[i].data_len;
-        pthread_mutex_unlock(&sh->lock);
-    }
-    return found;
+static bool block_holds(const large_t *e, void *arg) {
+    uintptr_t a = (uintptr_t)arg;
+    return a > e->ptr && a < e->ptr + e->data_len;
 }
+
+bool large_contains(const void *p) { return table_scan(block_holds, (void *)p); }
 
 bool large_recently_freed(const void *p) {
     pthread_mutex_lock(&large_mutex);
@@ -604,40 +609,43 @@ fail:
     return NULL;
 }
 
+struct owned_s {
+    uint16_t owner;
+    uintptr_t found;
+};
+
+static bool block_owned(const large_t *e, void *arg) {
+    struct owned_s *o = arg;
+    if (e->owner != o->owner) return false;
+    o->found = e->ptr;
+    return true;
+}
+
 /* Free every large block of a first-class heap (heap destroy). */
 void large_free_owned(uint16_t owner) {
-    for (;;) {
-        uintptr_t victim = 0;
-        pthread_once(&shards_once, shards_init);
-        for (unsigned s = 0; s < SHARDS && !victim; s++) {
-            shard_t *sh = &shards[s];
-            pthread_mutex_lock(&sh->lock);
-            for (size_t i = 0; i < sh->cap && !victim; i++)
-                if (sh->table[i].ptr > 1 && sh->table[i].owner == owner) victim = sh->table[i].ptr;
-            pthread_mutex_unlock(&sh->lock);
-        }
-        if (!victim) return;
-        large_free((void *)victim);
-    }
+    struct owned_s o = {.owner = owner};
+    while (table_scan(block_owned, &o)) large_free((void *)o.found);
+}
+
+struct walk_s {
+    uint16_t owner;
+    size_t n;
+    int (*visit)(void *, size_t, void *);
+    void *arg;
+};
+
+static bool block_walked(const large_t *e, void *arg) {
+    struct walk_s *w = arg;
+    if (e->owner != w->owner) return false;
+    w->n++;
+    return w->visit && w->visit((void *)e->ptr, opt_secure ? e->req : e->data_len, w->arg) != 0;
 }
 
 /* Visit every live large block of owner (0: blocks of no first-class heap). */
 size_t large_walk(uint16_t owner, int (*visit)(void *, size_t, void *), void *arg) {
-    size_t n = 0;
-    bool stop = false;
-    pthread_once(&shards_once, shards_init);
-    for (unsigned s = 0; s < SHARDS && !stop; s++) {
-        shard_t *sh = &shards[s];
-        pthread_mutex_lock(&sh->lock);
-        for (size_t i = 0; i < sh->cap && !stop; i++) {
-            const large_t *e = &sh->table[i];
-            if (e->ptr <= 1 || e->owner != owner) continue;
-            n++;
-            stop = visit && visit((void *)e->ptr, opt_secure ? e->req : e->data_len, arg) != 0;
-        }
-        pthread_mutex_unlock(&sh->lock);
-    }
-    return n;
+    struct walk_s w = {.owner = owner, .visit = visit, .arg = arg};
+    table_scan(block_walked, &w);
+    return w.n;
 }
 
 void large_expire_cache(void) {
@@ -669,7 +677,6 @@ void large_stats(size_t *blocks, size_t *bytes, size_t *cached) {
 }
 
 void large_fork_prepare(void) {
-    pthread_once(&shards_once, shards_init);
     pthread_mutex_lock(&large_mutex);
     for (unsigned s = 0; s < SHARDS; s++) pthread_mutex_lock(&shards[s].lock);
 }
