@@ -26,7 +26,7 @@ int main(int argc, char **argv) {
     const char *m = argv[1];
     if (!strcmp(m, "overflow1_small")) {
         unsigned char *p = launder(mapalloc_malloc(24));
-        p[24] = 1;
+        p[24] = (unsigned char)~p[24]; /* a fixed value would equal the canary byte 1 time in 128 */
         mapalloc_free(p);
     } else if (!strcmp(m, "overflow8_small")) {
         unsigned char *p = launder(mapalloc_malloc(40));
@@ -34,7 +34,7 @@ int main(int argc, char **argv) {
         mapalloc_free(p);
     } else if (!strcmp(m, "overflow1_large")) {
         unsigned char *p = launder(mapalloc_malloc(300000));
-        p[300000] = 1;
+        p[300000] = (unsigned char)~p[300000]; /* never the canary byte it replaces */
         mapalloc_free(p);
     } else if (!strcmp(m, "overflow8_large_page_end")) {
         unsigned char *p = launder(mapalloc_malloc(256 * 1024)); /* ends on a page: the guard page */
