@@ -29,15 +29,15 @@ void regions_fork_child(void) { pthread_mutex_init(&regions_mutex, NULL); }
 
 static uint64_t run_mask(unsigned n) { return n >= 64 ? ~UINT64_C(0) : (UINT64_C(1) << n) - 1; }
 
-/* First run of n free slices in the region, preferring dirty ones (no page
- * faults), or -1. */
-static int find_run(const region_t *r, unsigned n) {
+/* First run of n free slices in the region, or -1; with dirty_only, only a
+ * run of dirty slices (resident: no page faults, no clearing). */
+static int find_run(const region_t *r, unsigned n, bool dirty_only) {
     uint64_t used = r->used_slices, m = run_mask(n);
     int fallback = -1;
     for (unsigned i = 0; i + n <= USABLE_SLICES; i++) {
         if ((used >> i) & m) continue;
         if (((r->dirty_slices >> i) & m) == m) return (int)i;
-        if (fallback < 0) fallback = (int)i;
+        if (fallback < 0 && !dirty_only) fallback = (int)i;
     }
     return fallback;
 }
@@ -146,11 +146,16 @@ static uint64_t purgeable(const region_t *r, uint64_t d) {
 }
 
 page_t *region_alloc_page(heap_t *h, unsigned slices) {
-    region_t *r;
+    region_t *r = NULL;
     int at = -1;
-    for (r = h->regions; r; r = r->next) {
-        if (free_slice_count(r) < slices) continue;
-        if ((at = find_run(r, slices)) >= 0) break;
+    /* Dirty slices of any region first: the newest region's clean slices
+     * taken while an older one holds dirty ones added 2.3 MB of resident
+     * memory at churn's peak (17 MB). */
+    for (int pass = 0; pass < 2 && !r; pass++) {
+        for (r = h->regions; r; r = r->next) {
+            if (free_slice_count(r) < slices || (pass == 0 && !r->dirty_slices)) continue;
+            if ((at = find_run(r, slices, pass == 0)) >= 0) break;
+        }
     }
     if (!r) {
         r = region_new(h);
