@@ -131,11 +131,15 @@ enum heap_state {
 #define QUARANTINE_SLOTS 256u            /* secure mode: freed blocks held per thread */
 
 typedef struct heap_s {
-    page_t *direct[DIRECT_COUNT];     /* size (n+15)/16 -> current page for its class */
+    /* Read by other threads' frees of this heap's blocks, written only when
+     * the heap changes hands: a cache line of its own, so that the owner's
+     * writes below do not take it away from them (bench/server: state shared
+     * a line with cached_base, written on the owner's frees). */
+    _Alignas(64) _Atomic(uint8_t) state; /* enum heap_state */
+    uint16_t tag;                     /* region-map tag of this heap's regions */
+    _Alignas(64) page_t *direct[DIRECT_COUNT]; /* size (n+15)/16 -> current page for its class */
     uintptr_t cached_base;            /* base of the region free() saw last (owned by this heap) */
     region_t *cached_region;          /* its metadata */
-    uint16_t tag;                     /* region-map tag of this heap's regions */
-    _Atomic(uint8_t) state;           /* enum heap_state; read by other threads' frees */
     page_t *class_page[CLASS_COUNT];  /* current page of each class (queue head or empty_page) */
     page_queue_t queues[CLASS_COUNT];
     page_t *full;                     /* pages with no free block */
