@@ -325,16 +325,23 @@ void *page_alloc_block(heap_t *h, unsigned cls) {
     }
     page_queue_t *q = &h->queues[cls];
     for (int attempt = 0; attempt < 2; attempt++) {
-        page_t *next;
+        /* Freed blocks of any page before fresh ones: carving touches new
+         * memory while the freed blocks are resident already. */
+        page_t *next, *fresh = NULL;
         for (page_t *pg = q->first; pg; pg = next) {
             next = pg->next;
             if (!pg->free) page_collect(pg);
-            if (!pg->free && pg->capacity < pg->reserved) page_extend(h, pg);
             if (pg->free) {
                 heap_set_current(h, cls, pg);
                 return page_pop(pg);
             }
+            if (pg->capacity < pg->reserved) { if (!fresh) fresh = pg; continue; }
             page_to_full(h, pg);
+        }
+        if (fresh) {
+            page_extend(h, fresh);
+            heap_set_current(h, cls, fresh);
+            return page_pop(fresh);
         }
         if (attempt == 0 && h->full) heap_rescue_full(h);
         if (!q->first) break;
