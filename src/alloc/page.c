@@ -50,12 +50,13 @@ uint64_t heap_random(heap_t *h) {
     return x;
 }
 
-/* Carve up to EXTEND_BYTES of new blocks onto the (empty) free list (one OS
- * page the first time: writing the links touches every page of the batch,
- * and a class a program uses for a handful of blocks should cost it one
- * page of RSS, not four): a power-of-two batch walked from a random start (and, in secure mode, with a
- * random odd stride: a permutation), so which block comes next is not fixed
- * and, in secure mode, not predictable from the previous one. */
+/* Carve up to EXTEND_BYTES of new blocks onto the (empty) free list, one OS
+ * page the first time (writing the links touches every page of the batch,
+ * and a class a program uses for a handful of blocks should cost it one page
+ * of RSS, not four): a power-of-two batch walked from a random start (and,
+ * in secure mode, with a random odd stride: a permutation), so which block
+ * comes next is not fixed and, in secure mode, not predictable from the
+ * previous one. */
 static void page_extend(heap_t *h, page_t *pg) {
     uint32_t bs = pg->block_size;
     uint32_t n = (pg->capacity ? EXTEND_BYTES : OS_PAGE) / bs;
