@@ -231,6 +231,17 @@ static bool cache_put(const large_t *e, victims_t *out) {
     return true;
 }
 
+/* Keep a freed mapping in the cache, or unmap it; evictions are unmapped
+ * after large_mutex is released. Takes large_mutex. */
+static void cache_or_unmap(const large_t *e) {
+    victims_t old = {.n = 0};
+    pthread_mutex_lock(&large_mutex);
+    bool kept = cache_put(e, &old);
+    pthread_mutex_unlock(&large_mutex);
+    victims_unmap(&old);
+    if (!kept) unmap_kept(&(cached_t){e->map, e->map_len, e->data_len, 0});
+}
+
 /* The cached mapping to reuse for data_len bytes: the smallest that holds
  * it, else the largest smaller one of at least a quarter of it (it will be
  * grown), else -1. Reuse saves the page faults of fresh memory. */
@@ -286,7 +297,7 @@ static uint8_t *remap_grow(uintptr_t p, size_t len, size_t new_len) {
             uint8_t *dst = raw + off;
             if (os_remap_move((void *)p, len, dst, new_len, OS_REASON_LARGE)) {
                 if (off) os_unmap(raw, off, OS_REASON_LARGE);
-                if (HUGE_PAGE - off) os_unmap(dst + new_len, HUGE_PAGE - off, OS_REASON_LARGE);
+                os_unmap(dst + new_len, HUGE_PAGE - off, OS_REASON_LARGE); /* off < 2 MiB: never empty */
                 return dst;
             }
             os_unmap(raw, new_len + HUGE_PAGE, OS_REASON_LARGE);
@@ -503,14 +514,8 @@ bool large_free(void *p) {
         pthread_mutex_unlock(&large_mutex);
         return true;
     }
-    victims_t old = {.n = 0};
-    bool kept = cache_put(&copy, &old);
     pthread_mutex_unlock(&large_mutex);
-    victims_unmap(&old);
-    if (kept) return true;
-    os_unmap((void *)copy.map, copy.map_len, OS_REASON_LARGE);
-    stat_commit(-(ptrdiff_t)copy.map_len);
-    atomic_fetch_sub(&stat_reserved, copy.map_len);
+    cache_or_unmap(&copy);
     return true;
 }
 
@@ -611,12 +616,7 @@ void *large_realloc(void *p, size_t n, size_t *old_usable) {
             nw.map_len = reuse.map_len;
             nw.data_len = reuse.data_len;
             table_put_back(&nw, &cur);
-            victims_t old = {.n = 0};
-            pthread_mutex_lock(&large_mutex);
-            bool kept = cache_put(&cur, &old);
-            pthread_mutex_unlock(&large_mutex);
-            victims_unmap(&old);
-            if (!kept) unmap_kept(&(cached_t){cur.map, cur.map_len, cur.data_len, 0});
+            cache_or_unmap(&cur);
             return (void *)nw.ptr;
         }
         /* The data is always one mapping (the guard is its own): mremap it to
