@@ -200,9 +200,8 @@ static void heap_thread_done(void *arg) {
 }
 
 /* Tidy abandoned heaps: take in the frees other threads made into them and
- * give back what is empty, without waiting out the purge delay (nobody
- * allocates from an abandoned heap until a new thread adopts it, so its free
- * slices would only hold RSS). Never waits for a lock. */
+ * give back what is empty (region_free_page purges an abandoned heap's
+ * slices at once). Never waits for a lock. */
 void heap_collect_abandoned(bool force) {
     if (!LOAD_RELAXED(abandoned)) return;
     if (force) heaps_lock();
@@ -211,7 +210,7 @@ void heap_collect_abandoned(bool force) {
         if (pthread_mutex_trylock(&h->adopt_lock) != 0) continue;
         if (h->state == HEAP_ABANDONED) {
             heap_collect(h, true);
-            region_purge(h, true);
+            region_purge(h, force);
         }
         pthread_mutex_unlock(&h->adopt_lock);
     }

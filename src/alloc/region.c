@@ -213,10 +213,11 @@ void region_free_page(heap_t *h, page_t *pg) {
     r->dirty_slices |= m;
     if (opt_background_purge) regions_unlock();
     r->page_count--;
-    /* An abandoned heap's free slices go back now: nobody allocates from it
-     * until a thread adopts it, and the frees that empty its pages come
-     * while the other threads take over its working set (bench/server: its
-     * peak was reached with 8.7 MB of them waiting for a maintenance). */
+    /* An abandoned heap's free slices go back now, not after the purge
+     * delay: nobody allocates from it until a thread adopts it, and the
+     * frees that empty its pages come while the other threads take over its
+     * working set (bench/server: its peak was reached with 8.7 MB of them
+     * waiting for a maintenance). */
     if (h->state == HEAP_ABANDONED) region_purge(h, true);
     else if (opt_purge_delay_ms == 0) region_purge(h, false);
     purger_start_if_needed();
