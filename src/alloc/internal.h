@@ -158,13 +158,14 @@ void heap_point_class(heap_t *h, unsigned cls, page_t *pg) INTERNAL;
  * page (another heap's, or its own of another page), in the class cache
  * (false: the cache is full, or this thread cannot keep blocks). */
 static inline bool foreign_push(heap_t *h, page_t *owner_page, block_t *b) {
-    if (h == &empty_heap || opt_secure) return false;
+    if (opt_secure) return false;
     unsigned cls = owner_page->size_class;
     page_t *cur = h->class_page[cls];
     /* A thread with no page of the class does not allocate it: the blocks
      * would wait here while their owner maps new pages (a consumer thread
      * held up to 32 KiB per class of its producer's blocks: most of
-     * bench/prodcons' RSS gap to glibc). */
+     * bench/prodcons' RSS gap to glibc). This also turns away a thread with
+     * no heap: every class of empty_heap points at empty_page. */
     if (cur == &empty_page) return false;
     page_t *fp = &h->foreign[cls];
     uint32_t held = fp->capacity - fp->used;
