@@ -52,11 +52,13 @@ struct mw_session {
     size_t mismatches;
     double end_time;
     uint64_t calls_seen, next_poll;  /* side-channel polling */
-    struct mw_strset changes;    /* every event's `change` text, each kept once */
+    struct mw_strset changes;    /* with keep_all: every event's `change` text, each kept once */
 };
 
-static void event_free(struct mw_event *ev)
+static void event_free(const struct mw_session *s, struct mw_event *ev)
 {
+    if (!s->keep_all)
+        free(ev->change); /* else it is the set's */
     free(ev->path);
     free(ev->note);
     free(ev->findings);
@@ -80,7 +82,7 @@ static void forget_old_events(struct mw_session *s)
         if (s->events[i].findings)
             keep(s, &s->events[i]);
         else
-            event_free(&s->events[i]);
+            event_free(s, &s->events[i]);
     }
     memmove(s->events, s->events + old, RECENT_EVENTS * sizeof *s->events);
     s->count = RECENT_EVENTS;
@@ -110,8 +112,11 @@ static struct mw_event *new_event(struct mw_session *s, struct mw_task *t, enum 
 static void emit(struct mw_session *s, struct mw_event *ev)
 {
     /* A loop's calls often change the layout the same way, word for word:
-     * keep such a text once (events may be kept to the end for the reports). */
-    if (ev->change) {
+     * when every event is kept to the end for the reports, keep such a text
+     * once. A timeline-only run keeps a bounded window of events, and each
+     * text goes with its event (interned, the set would grow with every
+     * distinct address the run ever saw). */
+    if (ev->change && s->keep_all) {
         char *own = ev->change;
         ev->change = (char *)mw_strset_add(&s->changes, own);
         free(own);
@@ -119,8 +124,6 @@ static void emit(struct mw_session *s, struct mw_event *ev)
     s->count++;
     s->total++;
     s->calls += ev->type == MW_EV_SYSCALL;
-    s->children += ev->type == MW_EV_IMPLICIT && (!strcmp(ev->syscall, "fork") || !strcmp(ev->syscall, "vfork"));
-    s->threads += ev->type == MW_EV_IMPLICIT && !strcmp(ev->syscall, "thread");
     if (s->timeline)
         mw_text_event(s->timeline, ev);
 }
@@ -297,7 +300,10 @@ static void hook_new_task(void *arg, struct mw_task *parent, struct mw_task *chi
     if (!parent->space)
         return;
     bool shared = same_vm(parent->tid, child->tid, kind != MW_NEW_FORK);
+    bool forked = kind == MW_NEW_FORK || kind == MW_NEW_VFORK;
     const char *name = kind == MW_NEW_VFORK ? "vfork" : kind == MW_NEW_FORK ? "fork" : shared ? "thread" : "clone";
+    s->children += forked;
+    s->threads += !forked && shared;
     if (shared) {
         child->space = parent->space;
         child->space->users++;
@@ -466,7 +472,7 @@ void mw_session_report(struct mw_session *s, struct mw_report *r)
             if (s->events[i].findings)
                 keep(s, &s->events[i]);
             else
-                event_free(&s->events[i]);
+                event_free(s, &s->events[i]);
         }
         s->count = 0;
         r->events = s->kept;
@@ -495,9 +501,9 @@ void mw_session_report(struct mw_session *s, struct mw_report *r)
 void mw_session_free(struct mw_session *s)
 {
     for (size_t i = 0; i < s->count; i++)
-        event_free(&s->events[i]);
+        event_free(s, &s->events[i]);
     for (size_t i = 0; i < s->nkept; i++)
-        event_free(&s->kept[i]);
+        event_free(s, &s->kept[i]);
     free(s->events);
     free(s->kept);
     mw_strset_free(&s->changes);
