@@ -80,8 +80,7 @@ struct proc {
     pid_t tid;                 /* the thread being walked */
     uint64_t ip, sp, fp;       /* its registers (fp once have_fp) */
     bool have_fp;
-    bool have_stack;           /* stack[] holds this walk's read from sp */
-    uint64_t stack_base, chunk_base;
+    uint64_t chunk_base;       /* stack[] holds the read from sp, chunk[] one from here */
     size_t stack_len, chunk_len;
     size_t need, need_prev;    /* bytes above sp the walks of this and the last window needed */
     unsigned walks;
@@ -139,18 +138,16 @@ static void read_stack(struct proc *p)
 {
     size_t want = p->need > p->need_prev ? p->need : p->need_prev;
     want = want < STACK_MIN ? STACK_MIN : want > STACK_MAX ? STACK_MAX : (want + 63) & ~(size_t)63;
-    p->stack_base = p->sp;
     p->chunk_len = 0;
     read_remote(p, p->sp, p->stack, want, &p->stack_len);
-    p->have_stack = true;
 }
 
 static bool stack_word(struct proc *p, uint64_t addr, uint64_t *v)
 {
     if (addr >= p->sp && addr - p->sp < STACK_MAX && addr + sizeof *v - p->sp > p->need)
         p->need = addr + sizeof *v - p->sp;
-    if (addr >= p->stack_base && addr + sizeof *v <= p->stack_base + p->stack_len) {
-        memcpy(v, p->stack + (addr - p->stack_base), sizeof *v);
+    if (addr >= p->sp && addr + sizeof *v <= p->sp + p->stack_len) {
+        memcpy(v, p->stack + (addr - p->sp), sizeof *v);
         return true;
     }
     if (!(addr >= p->chunk_base && addr + sizeof *v <= p->chunk_base + p->chunk_len)) {
@@ -204,7 +201,7 @@ static bool cb_set_initial_registers(Dwfl_Thread *thread, void *arg)
     /* DWARF numbering on x86-64: rax rdx rcx rbx rsi rdi rbp rsp r8-r15, then the return address. */
     Dwarf_Word regs[17] = { r.rax, r.rdx, r.rcx, r.rbx, r.rsi, r.rdi, r.rbp, r.rsp,
                             r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rip };
-    if (!p->have_stack || r.rsp != p->sp) {
+    if (r.rsp != p->sp) { /* libdwfl's walk starts where ours did, as a rule */
         p->sp = r.rsp;
         read_stack(p);
     }
@@ -240,7 +237,6 @@ static void cache_clear(struct proc *p)
 
 static void proc_end(struct proc *p)
 {
-    cache_clear(p);
     if (p->dwfl)
         dwfl_end(p->dwfl);
     if (p->mem_fd >= 0)
@@ -736,15 +732,6 @@ const char *mw_attrib_caller(struct mw_attrib *a, pid_t tgid, pid_t tid, uint64_
     p->tid = tid;
     p->have_fp = fp != NULL;
     p->fp = fp ? *fp : 0;
-    if (!ip || !sp) {
-        struct user_regs_struct r;
-        if (ptrace(PTRACE_GETREGS, tid, 0L, &r) != 0)
-            return NULL;
-        ip = r.rip;
-        sp = r.rsp;
-        p->fp = r.rbp;
-        p->have_fp = true;
-    }
     p->ip = ip;
     p->sp = sp;
     if (++p->walks % NEED_WINDOW == 0) {
@@ -760,7 +747,6 @@ const char *mw_attrib_caller(struct mw_attrib *a, pid_t tgid, pid_t tid, uint64_
         report_modules(p);
         walk(a, p, &w);
     }
-    p->have_stack = false;
     if (w.count == 0)
         return NULL;
     if (w.found_user)

@@ -13,9 +13,9 @@ struct mw_attrib;
 struct mw_attrib *mw_attrib_new(int depth);
 /* A description of the caller of the call tid is stopped in, or NULL; owned
  * by a and kept until mw_attrib_free (the same text is the same pointer).
- * ip and sp are its instruction and stack pointers if known (the exit stop
- * has them), else 0 and they are read; fp its rbp if known, else NULL and it
- * is read only if a frame needs it. */
+ * ip and sp are its instruction and stack pointers (the exit stop has
+ * them); fp its rbp if known, else NULL and it is read only if a frame needs
+ * it. */
 const char *mw_attrib_caller(struct mw_attrib *a, pid_t tgid, pid_t tid, uint64_t ip, uint64_t sp,
                              const uint64_t *fp);
 /* The process's modules changed wholesale (exec) or it is gone. */
