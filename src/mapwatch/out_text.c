@@ -88,6 +88,14 @@ static void addr_str(struct mw_buf *b, uint64_t a)
         mw_buf_lit(b, "NULL");
 }
 
+/* "%#llx, %llu": the address and length most calls start with. */
+static void range_str(struct mw_buf *b, const uint64_t *a)
+{
+    mw_buf_putx(b, a[0]);
+    mw_buf_lit(b, ", ");
+    mw_buf_putu(b, a[1]);
+}
+
 static void call_str(struct mw_buf *b, const struct mw_event *ev)
 {
     const struct mw_syscall_desc *d = mw_syscall_by_nr(ev->nr);
@@ -111,9 +119,7 @@ static void call_str(struct mw_buf *b, const struct mw_event *ev)
         break;
     case MW_CALL_MPROTECT:
     case MW_CALL_PKEY_MPROTECT: /* "%#llx, %llu, %s[, %d]" */
-        mw_buf_putx(b, a[0]);
-        mw_buf_lit(b, ", ");
-        mw_buf_putu(b, a[1]);
+        range_str(b, a);
         mw_buf_lit(b, ", ");
         prot_names_str(b, (unsigned)a[2]);
         if (call == MW_CALL_PKEY_MPROTECT) {
@@ -122,9 +128,7 @@ static void call_str(struct mw_buf *b, const struct mw_event *ev)
         }
         break;
     case MW_CALL_MREMAP: /* "%#llx, %llu, %llu, %s[, %#llx]" */
-        mw_buf_putx(b, a[0]);
-        mw_buf_lit(b, ", ");
-        mw_buf_putu(b, a[1]);
+        range_str(b, a);
         mw_buf_lit(b, ", ");
         mw_buf_putu(b, a[2]);
         mw_buf_lit(b, ", ");
@@ -135,16 +139,12 @@ static void call_str(struct mw_buf *b, const struct mw_event *ev)
         }
         break;
     case MW_CALL_MADVISE: /* "%#llx, %llu, %s" */
-        mw_buf_putx(b, a[0]);
-        mw_buf_lit(b, ", ");
-        mw_buf_putu(b, a[1]);
+        range_str(b, a);
         mw_buf_lit(b, ", ");
         mw_buf_puts(b, mw_advice_name((int)a[2]));
         break;
     case MW_CALL_MUNMAP: /* "%#llx, %llu" */
-        mw_buf_putx(b, a[0]);
-        mw_buf_lit(b, ", ");
-        mw_buf_putu(b, a[1]);
+        range_str(b, a);
         break;
     case MW_CALL_BRK:
     case MW_CALL_SHMDT:
