@@ -52,13 +52,11 @@ struct mw_session {
     size_t mismatches;
     double end_time;
     uint64_t calls_seen, next_poll;  /* side-channel polling */
-    struct mw_strset changes;    /* with keep_all: every event's `change` text, each kept once */
+    struct mw_strset changes;    /* the `change` texts of the events held, each kept once */
 };
 
-static void event_free(const struct mw_session *s, struct mw_event *ev)
+static void event_free(struct mw_event *ev)
 {
-    if (!s->keep_all)
-        free(ev->change); /* else it is the set's */
     free(ev->path);
     free(ev->note);
     free(ev->findings);
@@ -82,10 +80,21 @@ static void forget_old_events(struct mw_session *s)
         if (s->events[i].findings)
             keep(s, &s->events[i]);
         else
-            event_free(s, &s->events[i]);
+            event_free(&s->events[i]);
     }
     memmove(s->events, s->events + old, RECENT_EVENTS * sizeof *s->events);
     s->count = RECENT_EVENTS;
+    /* The change texts go with the events: the set is made again from those
+     * still held (else it would grow by every distinct text of the run). */
+    struct mw_strset held = { 0 };
+    for (size_t i = 0; i < s->count; i++)
+        if (s->events[i].change)
+            s->events[i].change = (char *)mw_strset_add(&held, s->events[i].change);
+    for (size_t i = 0; i < s->nkept; i++)
+        if (s->kept[i].change)
+            s->kept[i].change = (char *)mw_strset_add(&held, s->kept[i].change);
+    mw_strset_free(&s->changes);
+    s->changes = held;
 }
 
 static struct mw_event *new_event(struct mw_session *s, struct mw_task *t, enum mw_event_type type, const char *name)
@@ -112,11 +121,8 @@ static struct mw_event *new_event(struct mw_session *s, struct mw_task *t, enum 
 static void emit(struct mw_session *s, struct mw_event *ev)
 {
     /* A loop's calls often change the layout the same way, word for word:
-     * when every event is kept to the end for the reports, keep such a text
-     * once. A timeline-only run keeps a bounded window of events, and each
-     * text goes with its event (interned, the set would grow with every
-     * distinct address the run ever saw). */
-    if (ev->change && s->keep_all) {
+     * keep such a text once (events may be kept to the end for the reports). */
+    if (ev->change) {
         char *own = ev->change;
         ev->change = (char *)mw_strset_add(&s->changes, own);
         free(own);
@@ -472,7 +478,7 @@ void mw_session_report(struct mw_session *s, struct mw_report *r)
             if (s->events[i].findings)
                 keep(s, &s->events[i]);
             else
-                event_free(s, &s->events[i]);
+                event_free(&s->events[i]);
         }
         s->count = 0;
         r->events = s->kept;
@@ -501,9 +507,9 @@ void mw_session_report(struct mw_session *s, struct mw_report *r)
 void mw_session_free(struct mw_session *s)
 {
     for (size_t i = 0; i < s->count; i++)
-        event_free(s, &s->events[i]);
+        event_free(&s->events[i]);
     for (size_t i = 0; i < s->nkept; i++)
-        event_free(s, &s->kept[i]);
+        event_free(&s->kept[i]);
     free(s->events);
     free(s->kept);
     mw_strset_free(&s->changes);
