@@ -3,8 +3,8 @@
  * every large block of 2 MiB or more, asks for MAP_HUGETLB pages (the pool
  * the administrator reserves with vm.nr_hugepages); when the kernel has none
  * free, normal pages are used silently, and with huge_pages the region's first
- * 2 MiB is then advised MADV_HUGEPAGE (transparent huge pages, where THP is
- * "always" or "madvise"). Either way mapalloc never purges part of that 2 MiB.
+ * 2 MiB (with large_thp, a large block of 4 MiB or more) is then advised
+ * MADV_HUGEPAGE (transparent huge pages, where THP is "always" or "madvise"). Either way mapalloc never purges part of that 2 MiB.
  * The example fills a region with small blocks, allocates a 6 MiB block, says
  * from /proc/self/smaps what backs each and from the statistics what the
  * kernel answered, then frees 15 of 16 small blocks, trims, and shows the
@@ -73,7 +73,8 @@ static long pool_free(void) {
 }
 
 int main(void) {
-    if (mapalloc_option_set("hugetlb", "1") != 0 || mapalloc_option_set("huge_pages", "1") != 0) {
+    if (mapalloc_option_set("hugetlb", "1") != 0 || mapalloc_option_set("huge_pages", "1") != 0 ||
+        mapalloc_option_set("large_thp", "1") != 0) {
         perror("mapalloc_option_set");
         return 1;
     }

@@ -96,7 +96,6 @@ static unsigned recent_next;
 
 #define HUGE_PAGE ((size_t)2 << 20)
 #define HUGE_LARGE_MIN ((size_t)4 << 20)
-bool opt_large_thp = true;
 
 static size_t guard_len(void) { return OS_PAGE; }
 
@@ -464,7 +463,7 @@ static uint8_t *map_like(uintptr_t p, size_t len) {
  * wherever it fits; one that may hold transparent huge pages goes to a
  * range from map_like. NULL: the kernel refused, nothing changed. */
 static uint8_t *remap_grow(uintptr_t p, size_t len, size_t new_len) {
-    if (opt_large_thp && new_len >= HUGE_LARGE_MIN) {
+    if (LOAD_RELAXED(opt_large_thp) && new_len >= HUGE_LARGE_MIN) {
         uint8_t *dst = map_like(p, new_len);
         if (dst) {
             if (os_remap_move((void *)p, len, dst, new_len, OS_REASON_LARGE)) return dst;
@@ -590,11 +589,12 @@ void *large_alloc(size_t n, size_t align, bool zero) {
         map_len = data_len + guard_len();
         if (align < HUGE_PAGE) align = HUGE_PAGE;
     }
-    /* Blocks of several huge pages: 2 MiB aligned and advised for transparent
-     * huge pages, so the kernel faults them in 2 MiB at a time. */
+    /* Blocks of several huge pages, with large_thp: 2 MiB aligned and
+     * advised for transparent huge pages, so the kernel faults them in 2 MiB
+     * at a time (off by default: see the option). */
     if (!stat_commit_allowed(map_len)) { mapalloc_trim(0); if (!stat_commit_allowed(map_len)) { errno = ENOMEM; return NULL; } }
     purge_idle_slices();
-    bool huge = data_len >= HUGE_LARGE_MIN && opt_large_thp;
+    bool huge = data_len >= HUGE_LARGE_MIN && LOAD_RELAXED(opt_large_thp);
     if (huge && align < HUGE_PAGE) align = HUGE_PAGE;
     void *m = align > OS_PAGE ? os_map_aligned(map_len, align, NULL, OS_REASON_LARGE)
                               : os_map(NULL, map_len, OS_REASON_LARGE);
@@ -774,7 +774,7 @@ void *large_realloc(void *p, size_t n, size_t *old_usable) {
         purge_idle_slices();
         uint8_t *nd = cur.cuts.n ? move_grow(&nw, new_map) : remap_grow(cur.ptr, cur.data_len, new_map);
         if (!nd) goto fail;
-        if (grow >= HUGE_LARGE_MIN && (cur.data_len < HUGE_LARGE_MIN || cur.cuts.n) && opt_large_thp)
+        if (grow >= HUGE_LARGE_MIN && (cur.data_len < HUGE_LARGE_MIN || cur.cuts.n) && LOAD_RELAXED(opt_large_thp))
             os_hugepage_advise(nd, grow);
         if (!opt_secure) cache_gather(nd + cur.data_len, grow - cur.data_len, &nw.cuts, cur.data_len);
         if (!os_protect(nd + grow, guard_len(), OS_PROT_NONE, OS_REASON_GUARD)) {

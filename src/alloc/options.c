@@ -23,6 +23,7 @@ bool opt_secure;
 bool opt_stats_at_exit;
 bool opt_verbose;
 bool opt_huge_pages;
+bool opt_large_thp;
 bool opt_hugetlb;
 size_t opt_memory_limit;
 bool opt_background_purge;
@@ -51,6 +52,7 @@ static void publish(int id) {
     case OPTION_STATS: STORE_RELAXED(opt_stats_at_exit, v != 0); break;
     case OPTION_VERBOSE: STORE_RELAXED(opt_verbose, v != 0); break;
     case OPTION_HUGE_PAGES: STORE_RELAXED(opt_huge_pages, v != 0); break;
+    case OPTION_LARGE_THP: STORE_RELAXED(opt_large_thp, v != 0); break;
     case OPTION_HUGETLB: STORE_RELAXED(opt_hugetlb, v != 0); break;
     case OPTION_MEMORY_LIMIT: STORE_RELAXED(opt_memory_limit, (size_t)v); break;
     case OPTION_BACKGROUND_PURGE: STORE_RELAXED(opt_background_purge, v != 0); break;

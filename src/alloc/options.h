@@ -50,6 +50,8 @@ enum option_when {
       "print every option's effective value and where it came from to stderr at start-up")              \
     X(HUGE_PAGES, huge_pages, OPTION_BOOL, 0, 0, 1, OPTION_AT_INIT,                                       \
       "transparent huge pages for the first 2 MiB of each small-object region (MADV_HUGEPAGE); purging keeps it whole")         \
+    X(LARGE_THP, large_thp, OPTION_BOOL, 0, 0, 1, OPTION_ANY_TIME,                                        \
+      "transparent huge pages for large blocks of 4 MiB and more (MADV_HUGEPAGE, 2 MiB aligned); applies to blocks made after") \
     X(HUGETLB, hugetlb, OPTION_BOOL, 0, 0, 1, OPTION_AT_INIT,                                             \
       "MAP_HUGETLB pages (vm.nr_hugepages) for the first 2 MiB of each small-object region and for large blocks of 2 MiB and more; normal pages when none is free") \
     X(MEMORY_LIMIT, memory_limit, OPTION_SIZE, 0, 0, INT64_C(1) << 46, OPTION_ANY_TIME,                   \
@@ -93,6 +95,7 @@ extern bool opt_secure;          /* secure mode (secure.c; also declared in inte
 extern bool opt_stats_at_exit;   /* print statistics at exit */
 extern bool opt_verbose;         /* print the options at start-up */
 extern bool opt_huge_pages;      /* THP for the first 2 MiB of each small-object region */
+extern bool opt_large_thp;       /* THP for large blocks of 4 MiB and more (large.c) */
 extern bool opt_hugetlb;         /* MAP_HUGETLB for region heads and large blocks >= 2 MiB (not in secure mode) */
 extern bool opt_background_purge; /* purge.c: the background purger thread */
 extern size_t opt_memory_limit;  /* committed bytes allowed, 0 = none (warning only) */
