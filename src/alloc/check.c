@@ -92,6 +92,7 @@ MAPALLOC_EXPORT size_t mapalloc_check_heap(void) {
         if (locked) pthread_mutex_unlock(&h->adopt_lock);
     }
     heaps_unlock();
+    large_check();
     size_t lb, lbytes, lcached;
     large_stats(&lb, &lbytes, &lcached);
     return live + lb;

@@ -234,6 +234,7 @@ void large_fork_prepare(void) INTERNAL;
 void large_fork_parent(void) INTERNAL;
 void large_fork_child(void) INTERNAL;
 void large_stats(size_t *blocks, size_t *bytes, size_t *cached) INTERNAL;
+void large_check(void) INTERNAL; /* mapalloc_check_heap: large blocks' and cached mappings' shape */
 
 /* ---- Process init (init.c) and statistics (stats.c) ---- */
 void process_init(void) INTERNAL;

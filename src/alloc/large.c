@@ -856,6 +856,36 @@ size_t large_trim(void) {
     return b;
 }
 
+/* A cut list is ascending and every cut inside the data (the invariant
+ * move_pieces relies on); a mapping is its data and one guard page. */
+static void check_entry(const cuts_t *c, size_t map_len, size_t data_len, uintptr_t at) {
+    if (map_len != data_len + guard_len()) fatal_msg("heap check failed: large mapping length is not data + guard", (void *)at);
+    if (c->n > MAX_CUTS) fatal_msg("heap check failed: large block cut count out of range", (void *)at);
+    for (unsigned i = 0; i < c->n; i++)
+        if (c->at[i] == 0 || (size_t)c->at[i] * OS_PAGE >= data_len || (i && c->at[i] <= c->at[i - 1]))
+            fatal_msg("heap check failed: large block cut list out of order", (void *)at);
+}
+
+static bool entry_checked(const large_t *e, void *arg) {
+    (void)arg;
+    check_entry(&e->cuts, e->map_len, e->data_len, e->ptr);
+    return false;
+}
+
+/* mapalloc_check_heap's part: every live block's and cached mapping's
+ * shape, and the cache's byte count (the sum of its mappings). */
+void large_check(void) {
+    table_scan(entry_checked, NULL);
+    pthread_mutex_lock(&large_mutex);
+    size_t sum = 0;
+    for (size_t i = 0; i < cache_count; i++) {
+        check_entry(&cache[i].cuts, cache[i].map_len, cache[i].data_len, cache[i].map);
+        sum += cache[i].map_len;
+    }
+    if (sum != cache_bytes) fatal_msg("heap check failed: large cache byte count", (void *)sum);
+    pthread_mutex_unlock(&large_mutex);
+}
+
 void large_stats(size_t *blocks, size_t *bytes, size_t *cached) {
     *blocks = atomic_load_explicit(&live_blocks, memory_order_relaxed);
     *bytes = atomic_load_explicit(&live_bytes, memory_order_relaxed);
