@@ -49,7 +49,7 @@ ALLOC_ORDER = ["glibc", "jemalloc", "tcmalloc", "mimalloc", "mapalloc"]
 # (MAPALLOC_HUGE_PAGES=1), MAP_HUGETLB pages (MAPALLOC_HUGETLB=1: normal pages
 # where the pool, vm.nr_hugepages, has none free), and a build without the
 # always-on checks (cmake -DMAPALLOC_HARDENING=OFF, --mapalloc-unhardened-lib).
-VARIANT_ENV = {"mapalloc-secure": {"MAPALLOC_SECURE": "1"}, "mapalloc-thp": {"MAPALLOC_HUGE_PAGES": "1"},
+VARIANT_ENV = {"mapalloc-secure": {"MAPALLOC_SECURE": "1"}, "mapalloc-thp": {"MAPALLOC_HUGE_PAGES": "1", "MAPALLOC_LARGE_THP": "1"},
                "mapalloc-hugetlb": {"MAPALLOC_HUGETLB": "1"}, "mapalloc-unhardened": {}}
 COLORS = {"glibc": "#4e79a7", "jemalloc": "#f28e2b", "tcmalloc": "#59a14f",
           "mimalloc": "#b07aa1", "mapalloc": "#e15759", "mapalloc-secure": "#9c755f",
