@@ -309,11 +309,7 @@ static void cache_remove(size_t i, large_t *out) {
  * into *out (false: none). */
 static bool cache_take_fit(size_t data_len, large_t *out) {
     pthread_mutex_lock(&large_mutex);
-    int fit = -1;
-    for (size_t i = 0; i < cache_count; i++) {
-        size_t d = cache[i].data_len;
-        if (d >= data_len && (fit < 0 || d < cache[fit].data_len)) fit = (int)i;
-    }
+    int fit = cache_take(data_len, OS_PAGE);
     if (fit >= 0) cache_remove((size_t)fit, out);
     pthread_mutex_unlock(&large_mutex);
     return fit >= 0;
