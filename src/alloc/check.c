@@ -1,8 +1,8 @@
 /* check.c: mapalloc_check_heap walks every heap and checks the invariants
- * stated in types.h, region.c, page.c and large.c, aborting with a message on
- * the first violation. Free lists are walked only for heaps the caller may
- * read (its own and abandoned ones); other threads' pages are checked for
- * their counters and layout.
+ * stated in types.h, region.c, page.c, large.c and large_cache.c, aborting
+ * with a message on the first violation. Free lists are walked only for
+ * heaps the caller may read (its own and abandoned ones); other threads'
+ * pages are checked for their counters and layout.
  * May call: heap.c, error.c.
  */
 #include "internal.h"

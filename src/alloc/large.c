@@ -1,20 +1,16 @@
 /* large.c: blocks above the large threshold. Each is its own mapping
  * [data | guard page]; the table of live large blocks (open addressing, in
  * its own mapping, out of reach of any block) is what makes free and realloc
- * of a large pointer checkable. Freed mappings are kept in a small cache for
- * opt_large_cache_ms so that a program cycling big buffers does not pay two
- * system calls and the page faults each time. A block that no single cached
- * mapping holds is gathered: the resident pages of several cached mappings
- * are moved into it with mremap (cache_gather), so that the cache serves
- * any request its bytes add up to. realloc grows and shrinks with mremap,
- * or copies into a cached mapping that holds the new size.
- * Invariants: every live block has exactly one table entry; cached mappings
- * are in no table entry; cache_bytes = sum of cached map_len <= opt_large_cache_bytes;
- * a block's or cached mapping's data is one kernel mapping between each two
- * of its cuts (and its ends), so moving it piece by piece never spans two.
- * May call: os.h, stats.
+ * of a large pointer checkable. Freed mappings go to the cache
+ * (large_cache.c), which also serves new blocks, gathering them from several
+ * cached mappings when none holds one alone. realloc grows by moving pages
+ * (mremap) or copies into a cached mapping that holds the new size, and
+ * shrinks in place.
+ * Invariants: every live block has exactly one table entry; live_bytes is
+ * the sum of their map_len.
+ * May call: os.h, stats, large_cache.c.
  */
-#include "internal.h"
+#include "large.h"
 #include "options.h"
 #include "mapalloc.h"
 
@@ -22,52 +18,13 @@
 #include <pthread.h>
 #include <string.h>
 
-/* Where a block's data passes from one kernel mapping to the next. Pages
- * moved in by cache_gather stay mappings of their own: the kernel merges no
- * two anonymous mappings that were faulted in separately, and mremap moves
- * or resizes within one mapping only (before Linux 6.17 it cannot move two
- * even without resizing). Offsets are in pages from the data start,
- * ascending, each inside the data; no cut means one mapping, which mremap
- * can grow in one call. */
-#define MAX_CUTS 31
-typedef struct cuts_s {
-    uint8_t n;
-    uint32_t at[MAX_CUTS];
-} cuts_t;
-
-/* Cuts of all blocks and cached mappings: each is one kernel mapping more
- * than the blocks would have whole. cache_gather adds none beyond
- * CUTS_BUDGET, so that a program with many large blocks keeps most of
- * vm.max_map_count (65530 by default) for mappings of its own. */
-#define CUTS_BUDGET 4096
-#define CUTS_SPAN ((size_t)UINT32_MAX * OS_PAGE) /* data a cut offset can reach */
-static _Atomic(size_t) cuts_total;
-
-typedef struct large_s {
-    uintptr_t ptr;      /* user pointer; 0 = empty slot, 1 = deleted */
-    uintptr_t map;      /* mapping start */
-    size_t map_len;     /* whole mapping, guard included */
-    size_t data_len;    /* usable bytes from ptr (page multiple) */
-    size_t req;         /* bytes requested (free_sized checks it in secure mode) */
-    uint16_t owner;     /* tag of the first-class heap it belongs to, 0 for none */
-    bool hugetlb;       /* data on MAP_HUGETLB pages: never cached, split or mremapped */
-    cuts_t cuts;        /* data of several mappings (gathered): where they meet */
-} large_t;
-
-#define CACHE_SLOTS 64
-typedef struct cached_s {
-    uintptr_t map;
-    size_t map_len, data_len;
-    uint64_t since_ms;
-    cuts_t cuts;
-} cached_t;
-
 /* The table of live blocks is split in shards by address, each with its own
  * lock, so threads resizing or freeing different blocks do not queue on one
  * mutex (two threads appending to big strings with realloc made 2300 futex
- * calls a second on one lock). large_mutex guards the rest: the cache, the
- * fence, the recent frees. Lock order: a shard's lock is never held while
- * taking large_mutex or another shard's lock. */
+ * calls a second on one lock). large_mutex guards the rest: the fence and
+ * the recent frees. Lock order: a shard's lock is never held while taking
+ * large_mutex, another shard's lock or the cache's; large_mutex is never
+ * held while taking the cache's. */
 #define SHARDS 16
 typedef struct shard_s {
     pthread_mutex_t lock;
@@ -81,8 +38,6 @@ static shard_t shards[SHARDS] = {SHARD_INIT, SHARD_INIT, SHARD_INIT, SHARD_INIT,
 static_assert(SHARDS == 16, "one SHARD_INIT per shard");
 
 static pthread_mutex_t large_mutex = PTHREAD_MUTEX_INITIALIZER;
-static cached_t cache[CACHE_SLOTS];
-static size_t cache_count, cache_bytes;
 static _Atomic(size_t) live_blocks, live_bytes;
 /* Secure mode: freed large mappings, PROT_NONE, kept a while before unmapping
  * so that a read or write after free faults instead of reaching new data. */
@@ -93,11 +48,6 @@ static size_t fenced_count;
 #define RECENT_FREES 64
 static uintptr_t recent_frees[RECENT_FREES];
 static unsigned recent_next;
-
-#define HUGE_PAGE ((size_t)2 << 20)
-#define HUGE_LARGE_MIN ((size_t)4 << 20)
-
-static size_t guard_len(void) { return OS_PAGE; }
 
 static size_t page_round(size_t n) { return (n + OS_PAGE - 1) & ~(size_t)(OS_PAGE - 1); }
 
@@ -175,6 +125,8 @@ static bool live_insert(const large_t *e) {
     return ok;
 }
 
+size_t large_live_bytes(void) { return atomic_load_explicit(&live_bytes, memory_order_relaxed); }
+
 /* Visit every live block, shard by shard under its lock, until visit returns
  * true (then true). */
 static bool table_scan(bool (*visit)(const large_t *e, void *arg), void *arg) {
@@ -194,292 +146,6 @@ static void table_remove(shard_t *sh, large_t *e) {
     e->ptr = 1;
     sh->used--;
     sh->tombs++;
-}
-
-/* The cache may hold the larger of twice the bytes of live large blocks and
- * their peak over the last opt_large_cache_ms (at least 1 MiB, at most
- * opt_large_cache_bytes), for opt_large_cache_ms: a program cycling big
- * buffers reuses resident pages instead of faulting in and clearing fresh
- * ones (bench/bigrealloc: clear_page was 37% of its CPU time with an eighth
- * of the live bytes). The recent peak keeps what a program just had live
- * when it frees most of it before allocating again (bigrealloc, with
- * gathering: 1.44 GB of fresh pages a run with twice the live bytes alone,
- * 0.41 GB with the peak). The cache never holds more than the program had
- * live a moment ago or twice what it has live now, and a program that stops
- * allocating gets it all back when it expires. Called with large_mutex held. */
-static size_t recent_peak;
-static uint64_t recent_peak_ms;
-static size_t cache_limit(void) {
-    size_t live = atomic_load_explicit(&live_bytes, memory_order_relaxed);
-    uint64_t now = os_clock_ms();
-    if (live >= recent_peak || now - recent_peak_ms >= opt_large_cache_ms) {
-        recent_peak = live;
-        recent_peak_ms = now;
-    }
-    size_t limit = 2 * live > recent_peak ? 2 * live : recent_peak;
-    if (limit < ((size_t)1 << 20)) limit = (size_t)1 << 20;
-    return limit < opt_large_cache_bytes ? limit : opt_large_cache_bytes;
-}
-
-/* Unmap a freed mapping kept in the cache or the secure-mode fence. */
-static void unmap_kept(const cached_t *c) {
-    os_unmap((void *)c->map, c->map_len, OS_REASON_LARGE);
-    atomic_fetch_sub_explicit(&cuts_total, c->cuts.n, memory_order_relaxed);
-    stat_commit(-(ptrdiff_t)c->map_len);
-    atomic_fetch_sub(&stat_reserved, c->map_len);
-}
-
-/* Mappings taken out of the cache under large_mutex, unmapped after it is
- * released: a munmap of a populated mapping takes as long as freeing its
- * pages, and another thread's malloc must not wait for that. */
-typedef struct victims_s {
-    cached_t v[CACHE_SLOTS + 1];
-    size_t n;
-} victims_t;
-
-static void cache_evict(size_t i, victims_t *out) {
-    out->v[out->n++] = cache[i];
-    cache_bytes -= cache[i].map_len;
-    cache[i] = cache[--cache_count];
-}
-
-static void victims_unmap(const victims_t *out) {
-    for (size_t i = 0; i < out->n; i++) unmap_kept(&out->v[i]);
-}
-
-static void cache_expire(bool all, victims_t *out) {
-    uint64_t now = os_clock_ms();
-    for (size_t i = 0; i < cache_count;) {
-        if (all || now - cache[i].since_ms >= opt_large_cache_ms) cache_evict(i, out);
-        else i++;
-    }
-}
-
-/* Keep a freed mapping for reuse if the cache has room for it (evicting the
- * oldest ones into out as needed). Called with large_mutex held. */
-static bool cache_put(const large_t *e, victims_t *out) {
-    size_t limit = cache_limit();
-    if (e->map_len > limit || opt_large_cache_ms == 0 || e->hugetlb) return false;
-    while (cache_count && (cache_count == CACHE_SLOTS || cache_bytes + e->map_len > limit)) {
-        size_t oldest = 0;
-        for (size_t i = 1; i < cache_count; i++)
-            if (cache[i].since_ms < cache[oldest].since_ms) oldest = i;
-        cache_evict(oldest, out);
-    }
-    if (cache_bytes + e->map_len > limit) return false;
-    cache[cache_count++] = (cached_t){e->map, e->map_len, e->data_len, os_clock_ms(), e->cuts};
-    cache_bytes += e->map_len;
-    return true;
-}
-
-/* Keep a freed mapping in the cache, or unmap it; evictions are unmapped
- * after large_mutex is released. Takes large_mutex. */
-static void cache_or_unmap(const large_t *e) {
-    victims_t old = {.n = 0};
-    pthread_mutex_lock(&large_mutex);
-    bool kept = cache_put(e, &old);
-    pthread_mutex_unlock(&large_mutex);
-    victims_unmap(&old);
-    if (!kept) unmap_kept(&(cached_t){.map = e->map, .map_len = e->map_len, .cuts = e->cuts});
-}
-
-/* The cached mapping to reuse for data_len bytes: the smallest that holds
- * it, else -1 (the block is then gathered from several). */
-static int cache_take(size_t data_len, size_t align) {
-    int fit = -1;
-    for (size_t i = 0; i < cache_count; i++) {
-        size_t d = cache[i].data_len;
-        if (cache[i].map & (align - 1)) continue;
-        if (d >= data_len && (fit < 0 || d < cache[fit].data_len)) fit = (int)i;
-    }
-    return fit;
-}
-
-/* Take cached mapping i out of the cache into *out. Called with large_mutex held. */
-static void cache_remove(size_t i, large_t *out) {
-    out->map = out->ptr = cache[i].map;
-    out->map_len = cache[i].map_len;
-    out->data_len = cache[i].data_len;
-    out->cuts = cache[i].cuts;
-    cache_bytes -= out->map_len;
-    cache[i] = cache[--cache_count];
-}
-
-/* Take out of the cache the smallest mapping of at least data_len bytes
- * into *out (false: none). */
-static bool cache_take_fit(size_t data_len, large_t *out) {
-    pthread_mutex_lock(&large_mutex);
-    int fit = cache_take(data_len, OS_PAGE);
-    if (fit >= 0) cache_remove((size_t)fit, out);
-    pthread_mutex_unlock(&large_mutex);
-    return fit >= 0;
-}
-
-/* Cuts at or beyond data_len go (the data was cut short there). */
-static void cuts_truncate(cuts_t *c, size_t data_len) {
-    unsigned n = c->n;
-    while (c->n && (size_t)c->at[c->n - 1] * OS_PAGE >= data_len) c->n--;
-    atomic_fetch_sub_explicit(&cuts_total, n - c->n, memory_order_relaxed);
-}
-
-/* The cuts of the data from byte offset from on, as offsets from there: a
- * new set (the caller truncates or drops the old one). */
-static cuts_t cuts_from(const cuts_t *c, size_t from) {
-    cuts_t t = {.n = 0};
-    for (unsigned i = 0; i < c->n; i++)
-        if ((size_t)c->at[i] * OS_PAGE > from) t.at[t.n++] = (uint32_t)(c->at[i] - from / OS_PAGE);
-    atomic_fetch_add_explicit(&cuts_total, t.n, memory_order_relaxed);
-    return t;
-}
-
-/* Record that a new mapping starts at byte offset at (not before the last
- * cut, below CUTS_SPAN). Callers make room first: a boundary left out would
- * make a later move span two mappings. */
-static void cuts_add(cuts_t *c, size_t at) {
-    if (c->n && c->at[c->n - 1] == at / OS_PAGE) return;
-    if (c->n == MAX_CUTS || at >= CUTS_SPAN) fatal_msg("large block cut list full", (void *)at);
-    c->at[c->n++] = (uint32_t)(at / OS_PAGE);
-    atomic_fetch_add_explicit(&cuts_total, 1, memory_order_relaxed);
-}
-
-/* Move the first len bytes of the data at src, cut as c says, to dst, a
- * range of ours: one mremap per mapping. A piece the kernel refuses to move
- * (out of mappings, vm.max_map_count) is copied and unmapped instead, so the
- * data always arrives whole and no byte of [src, src + len) stays mapped. */
-static void move_pieces(uintptr_t src, const cuts_t *c, size_t len, uint8_t *dst) {
-    size_t a = 0;
-    for (unsigned i = 0; i <= c->n && a < len; i++) {
-        size_t b = i < c->n ? (size_t)c->at[i] * OS_PAGE : len;
-        if (b > len) b = len;
-        if (!os_remap_move((void *)(src + a), b - a, dst + a, b - a, OS_REASON_LARGE)) {
-            memcpy(dst + a, (const void *)(src + a), b - a);
-            os_unmap((void *)(src + a), b - a, OS_REASON_LARGE);
-        }
-        a = b;
-    }
-}
-
-/* Put a mapping back into the cache (no eviction), or unmap it. */
-static void cache_put_back(const cached_t *c) {
-    pthread_mutex_lock(&large_mutex);
-    bool kept = cache_count < CACHE_SLOTS && cache_bytes + c->map_len <= cache_limit();
-    if (kept) {
-        cache[cache_count++] = *c;
-        cache_bytes += c->map_len;
-    }
-    pthread_mutex_unlock(&large_mutex);
-    if (!kept) unmap_kept(c);
-}
-
-/* Fill [dst, dst + len), part of a fresh mapping of ours at byte offset base
- * of a block's data cut as *cuts, from its start with the resident pages of
- * cached mappings, largest first: their data moves (page tables, not bytes)
- * and what is left of the last one stays cached. The block's cuts get one
- * for each mapping moved in and one where the fresh part resumes. Returns
- * the bytes filled: fresh pages the kernel need not fault in and clear
- * (bench/bigrealloc: 2.0 GB of fresh memory a run without, 0.3 with). */
-#define GATHER_MAX 8
-static size_t cache_gather(uint8_t *dst, size_t len, cuts_t *cuts, size_t base) {
-    cached_t took[GATHER_MAX];
-    size_t n = 0, sum = 0;
-    size_t total = atomic_load_explicit(&cuts_total, memory_order_relaxed);
-    unsigned room = MAX_CUTS - cuts->n; /* one kept back for the end */
-    if (total >= CUTS_BUDGET || base + len > CUTS_SPAN) return 0;
-    if (CUTS_BUDGET - total < room) room = (unsigned)(CUTS_BUDGET - total);
-    pthread_mutex_lock(&large_mutex);
-    while (sum < len && n < GATHER_MAX) {
-        int best = -1;
-        for (size_t i = 0; i < cache_count; i++)
-            if (cache[i].cuts.n + 2u <= room && (best < 0 || cache[i].data_len > cache[best].data_len)) best = (int)i;
-        if (best < 0) break;
-        room -= cache[best].cuts.n + 1u;
-        sum += cache[best].data_len;
-        took[n++] = cache[best];
-        cache_bytes -= cache[best].map_len;
-        cache[best] = cache[--cache_count];
-    }
-    pthread_mutex_unlock(&large_mutex);
-    size_t filled = 0;
-    for (size_t i = 0; i < n; i++) {
-        cached_t *t = &took[i];
-        size_t k = t->data_len < len - filled ? t->data_len : len - filled;
-        if (k == 0) { cache_put_back(t); continue; }
-        if (base + filled) cuts_add(cuts, base + filled);
-        move_pieces(t->map, &t->cuts, k, dst + filled);
-        for (unsigned j = 0; j < t->cuts.n && (size_t)t->cuts.at[j] * OS_PAGE < k; j++)
-            cuts_add(cuts, base + filled + (size_t)t->cuts.at[j] * OS_PAGE);
-        filled += k;
-        stat_commit(-(ptrdiff_t)k);
-        atomic_fetch_sub(&stat_reserved, k);
-        cuts_t rest = cuts_from(&t->cuts, k);
-        cuts_truncate(&t->cuts, 0);
-        t->cuts = rest;
-        t->map += k;
-        t->map_len -= k;
-        t->data_len -= k;
-        if (t->data_len) cache_put_back(t);
-        else unmap_kept(t); /* the guard page */
-    }
-    if (filled && filled < len) cuts_add(cuts, base + filled);
-    return filled;
-}
-
-/* Fit a mapping taken from the cache to data_len bytes (it holds them):
- * split off a tail of more than a quarter (a new guard page closes the
- * head; the tail, with the old guard, goes back to the cache: its pages stay
- * resident for the next request). */
-static void cached_fit(large_t *e, size_t data_len) {
-    size_t extra = e->data_len - data_len;
-    if (extra <= data_len / 4 + (256u << 10)) return;
-    if (!os_protect((uint8_t *)e->map + data_len, guard_len(), OS_PROT_NONE, OS_REASON_GUARD)) return;
-    cached_t tail = {.map = e->map + data_len + guard_len(), .map_len = extra, .data_len = extra - guard_len(),
-                     .since_ms = os_clock_ms(), .cuts = cuts_from(&e->cuts, data_len + guard_len())};
-    cuts_truncate(&e->cuts, data_len);
-    cache_put_back(&tail); /* the bytes stay counted, as cached or (unmapped) not at all */
-    e->data_len = data_len;
-    e->map_len = data_len + guard_len();
-}
-
-/* A fresh range of len bytes at the same offset from a 2 MiB boundary as
- * address p (NULL: no memory). Pages moved there from p keep their
- * transparent huge pages: moving them to any other offset splits every one
- * into 4 KiB pages (bench/bigrealloc: 425 splits of 826 huge pages a run
- * with mremap's own choice of address), which then move one page-table
- * entry at a time and take a TLB entry each. */
-static uint8_t *map_like(uintptr_t p, size_t len) {
-    uint8_t *raw = os_map(NULL, len + HUGE_PAGE, OS_REASON_LARGE);
-    if (!raw) return NULL;
-    size_t off = (p - (uintptr_t)raw) & (HUGE_PAGE - 1); /* raw + off == p (mod 2 MiB) */
-    if (off) os_unmap(raw, off, OS_REASON_LARGE);
-    os_unmap(raw + off + len, HUGE_PAGE - off, OS_REASON_LARGE); /* off < 2 MiB: never empty */
-    return raw + off;
-}
-
-/* Grow the data mapping [p, p + len) (one mapping) to new_len bytes,
- * wherever it fits; one that may hold transparent huge pages goes to a
- * range from map_like. NULL: the kernel refused, nothing changed. */
-static uint8_t *remap_grow(uintptr_t p, size_t len, size_t new_len) {
-    if (LOAD_RELAXED(opt_large_thp) && new_len >= HUGE_LARGE_MIN) {
-        uint8_t *dst = map_like(p, new_len);
-        if (dst) {
-            if (os_remap_move((void *)p, len, dst, new_len, OS_REASON_LARGE)) return dst;
-            os_unmap(dst, new_len, OS_REASON_LARGE);
-        }
-    }
-    return os_remap((void *)p, len, new_len, OS_REASON_LARGE);
-}
-
-/* Grow the data of e, several mappings, to new_len bytes: its pieces move
- * one by one to the start of a fresh range (mremap resizes one mapping
- * only). NULL: no memory, or no room for the cut where the fresh part
- * begins; nothing changed. */
-static uint8_t *move_grow(large_t *e, size_t new_len) {
-    if (e->cuts.n == MAX_CUTS || e->data_len >= CUTS_SPAN) return NULL;
-    uint8_t *dst = map_like(e->ptr, new_len);
-    if (!dst) return NULL;
-    move_pieces(e->ptr, &e->cuts, e->data_len, dst);
-    cuts_add(&e->cuts, e->data_len);
-    return dst;
 }
 
 /* Before the kernel hands out fresh pages for a large block, the calling
@@ -557,14 +223,7 @@ void *large_alloc(size_t n, size_t align, bool zero) {
     if (data_len < n || data_len > ((size_t)1 << 46)) { errno = ENOMEM; return NULL; }
     size_t map_len = data_len + guard_len();
     large_t e = {0};
-    victims_t old = {.n = 0};
-    pthread_mutex_lock(&large_mutex);
-    cache_expire(false, &old);
-    int c = cache_take(data_len, align);
-    if (c >= 0) {
-        cache_remove((size_t)c, &e);
-        pthread_mutex_unlock(&large_mutex);
-        victims_unmap(&old);
+    if (cache_take(data_len, align, true, &e)) {
         e.req = req;
         e.owner = owner;
         cached_fit(&e, data_len);
@@ -572,8 +231,6 @@ void *large_alloc(size_t n, size_t align, bool zero) {
         if (zero) memset((void *)e.ptr, 0, n);
         return (void *)e.ptr;
     }
-    pthread_mutex_unlock(&large_mutex);
-    victims_unmap(&old);
 
     /* With the hugetlb option, blocks of 2 MiB and more ask for MAP_HUGETLB
      * data: 2 MiB aligned, a multiple of 2 MiB, the guard a normal page after
@@ -626,7 +283,7 @@ void *large_alloc(size_t n, size_t align, bool zero) {
     bool ok = live_insert(&e);
     if (!ok) {
         os_unmap(m, map_len, OS_REASON_LARGE);
-        atomic_fetch_sub_explicit(&cuts_total, e.cuts.n, memory_order_relaxed);
+        cuts_truncate(&e.cuts, 0);
         errno = ENOMEM;
         return NULL;
     }
@@ -752,7 +409,7 @@ void *large_realloc(void *p, size_t n, size_t *old_usable) {
          * fault in and clear (and three system calls); the old mapping takes
          * its place in the cache. Not in secure mode (no cache there). */
         large_t reuse;
-        if (!opt_secure && cache_take_fit(grow, &reuse)) {
+        if (!opt_secure && cache_take(grow, OS_PAGE, false, &reuse)) {
             cached_fit(&reuse, grow); /* a much bigger one gives its tail back to the cache */
             memcpy((void *)reuse.ptr, (const void *)cur.ptr, cur.data_len);
             nw.ptr = nw.map = reuse.map;
@@ -768,7 +425,7 @@ void *large_realloc(void *p, size_t n, size_t *old_usable) {
          * tables move, no byte is copied); fill the grown part from the
          * cache; close the new last page as the guard and drop the old one. */
         purge_idle_slices();
-        uint8_t *nd = cur.cuts.n ? move_grow(&nw, new_map) : remap_grow(cur.ptr, cur.data_len, new_map);
+        uint8_t *nd = data_grow(&nw, new_map);
         if (!nd) goto fail;
         if (grow >= HUGE_LARGE_MIN && (cur.data_len < HUGE_LARGE_MIN || cur.cuts.n) && LOAD_RELAXED(opt_large_thp))
             os_hugepage_advise(nd, grow);
@@ -833,38 +490,23 @@ size_t large_walk(uint16_t owner, int (*visit)(void *, size_t, void *), void *ar
 }
 
 void large_expire_cache(void) {
-    victims_t old = {.n = 0};
+    cache_expire_old();
     pthread_mutex_lock(&large_mutex);
-    cache_expire(false, &old);
     fenced_expire(false);
     pthread_mutex_unlock(&large_mutex);
-    victims_unmap(&old);
 }
 
 size_t large_trim(void) {
+    size_t b = cache_trim();
     pthread_mutex_lock(&large_mutex);
-    size_t b = cache_bytes;
-    victims_t old = {.n = 0};
-    cache_expire(true, &old);
     fenced_expire(true);
     pthread_mutex_unlock(&large_mutex);
-    victims_unmap(&old);
     return b;
-}
-
-/* A cut list is ascending and every cut inside the data (the invariant
- * move_pieces relies on); a mapping is its data and one guard page. */
-static void check_entry(const cuts_t *c, size_t map_len, size_t data_len, uintptr_t at) {
-    if (map_len != data_len + guard_len()) fatal_msg("heap check failed: large mapping length is not data + guard", (void *)at);
-    if (c->n > MAX_CUTS) fatal_msg("heap check failed: large block cut count out of range", (void *)at);
-    for (unsigned i = 0; i < c->n; i++)
-        if (c->at[i] == 0 || (size_t)c->at[i] * OS_PAGE >= data_len || (i && c->at[i] <= c->at[i - 1]))
-            fatal_msg("heap check failed: large block cut list out of order", (void *)at);
 }
 
 static bool entry_checked(const large_t *e, void *arg) {
     (void)arg;
-    check_entry(&e->cuts, e->map_len, e->data_len, e->ptr);
+    check_mapping(&e->cuts, e->map_len, e->data_len, e->ptr);
     return false;
 }
 
@@ -872,33 +514,27 @@ static bool entry_checked(const large_t *e, void *arg) {
  * shape, and the cache's byte count (the sum of its mappings). */
 void large_check(void) {
     table_scan(entry_checked, NULL);
-    pthread_mutex_lock(&large_mutex);
-    size_t sum = 0;
-    for (size_t i = 0; i < cache_count; i++) {
-        check_entry(&cache[i].cuts, cache[i].map_len, cache[i].data_len, cache[i].map);
-        sum += cache[i].map_len;
-    }
-    if (sum != cache_bytes) fatal_msg("heap check failed: large cache byte count", (void *)sum);
-    pthread_mutex_unlock(&large_mutex);
+    cache_check();
 }
 
 void large_stats(size_t *blocks, size_t *bytes, size_t *cached) {
     *blocks = atomic_load_explicit(&live_blocks, memory_order_relaxed);
     *bytes = atomic_load_explicit(&live_bytes, memory_order_relaxed);
-    pthread_mutex_lock(&large_mutex);
-    *cached = cache_bytes;
-    pthread_mutex_unlock(&large_mutex);
+    *cached = cache_held();
 }
 
 void large_fork_prepare(void) {
     pthread_mutex_lock(&large_mutex);
+    cache_fork_prepare();
     for (unsigned s = 0; s < SHARDS; s++) pthread_mutex_lock(&shards[s].lock);
 }
 void large_fork_parent(void) {
     for (unsigned s = 0; s < SHARDS; s++) pthread_mutex_unlock(&shards[s].lock);
+    cache_fork_parent();
     pthread_mutex_unlock(&large_mutex);
 }
 void large_fork_child(void) {
     pthread_mutex_init(&large_mutex, NULL);
+    cache_fork_child();
     for (unsigned s = 0; s < SHARDS; s++) pthread_mutex_init(&shards[s].lock, NULL);
 }
