@@ -640,6 +640,27 @@ static void trim_returns_free_memory_to_the_kernel(void) {
     CHECK(released_again == 0);
 }
 
+/* A fresh heap hands out a class's blocks side by side in address order, so
+ * that objects built one after another are walked as one stream (page.c).
+ * Secure mode hands them out in an order not predictable from the previous
+ * block: not address order. */
+static void fresh_heap_blocks_come_in_address_order(void) {
+    enum { N = 200, SIZE = 48 };
+    bool secure = getenv("MAPALLOC_SECURE") && strcmp(getenv("MAPALLOC_SECURE"), "1") == 0;
+    mapalloc_heap *h = mapalloc_heap_create();
+    REQUIRE(h);
+    char *p[N];
+    for (int i = 0; i < N; i++) REQUIRE(p[i] = mapalloc_heap_malloc(h, SIZE));
+    int in_order = 0;
+    for (int i = 1; i < N; i++) in_order += p[i] == p[i - 1] + SIZE;
+    if (secure)
+        CHECKF(in_order < N / 4, "secure mode: %d of %d blocks follow the previous one", in_order, N - 1);
+    else
+        CHECKF(in_order == N - 1, "%d of %d blocks follow the previous one", in_order, N - 1);
+    for (int i = 0; i < N; i++) mapalloc_heap_free(h, p[i]);
+    mapalloc_heap_destroy(h);
+}
+
 /* ------------------------------------------------------------------------- */
 
 #define PROMISES(X)                                               \
@@ -673,7 +694,8 @@ static void trim_returns_free_memory_to_the_kernel(void) {
     X(free_sized_and_free_aligned_sized_free_the_block)           \
     X(statistics_count_live_blocks)                               \
     X(check_heap_counts_live_blocks)                              \
-    X(trim_returns_free_memory_to_the_kernel)
+    X(trim_returns_free_memory_to_the_kernel)                      \
+    X(fresh_heap_blocks_come_in_address_order)
 
 struct promise { const char *name; void (*fn)(void); };
 #define ENTRY(name) {#name, name},

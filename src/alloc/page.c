@@ -53,25 +53,30 @@ uint64_t heap_random(heap_t *h) {
 /* Carve up to EXTEND_BYTES of new blocks onto the (empty) free list, one OS
  * page the first time (writing the links touches every page of the batch,
  * and a class a program uses for a handful of blocks should cost it one page
- * of RSS, not four): a power-of-two batch walked from a random start (and,
- * in secure mode, with a random odd stride: a permutation), so which block
- * comes next is not fixed and, in secure mode, not predictable from the
- * previous one. */
+ * of RSS, not four). By default the list pops the blocks in address order:
+ * objects built one after another sit side by side, and a program that
+ * walks them in that order (python's garbage collector walks its objects in
+ * allocation order) streams through memory. A random start within each
+ * batch cost python3's collector 2x its time (analysis.md §0000). Secure
+ * mode walks a power-of-two batch from a random start with a random odd
+ * stride: a permutation, so which block comes next is not predictable. */
 static void page_extend(heap_t *h, page_t *pg) {
     uint32_t bs = pg->block_size;
     uint32_t n = (pg->capacity ? EXTEND_BYTES : OS_PAGE) / bs;
     if (n == 0) n = 1;
     if (n > pg->reserved - pg->capacity) n = pg->reserved - pg->capacity;
-    n = UINT32_C(1) << (31 - __builtin_clz(n)); /* largest power of two <= n */
+    uint32_t mask = UINT32_MAX, stride = 1, at = n - 1; /* the block pushed first: popped last */
+    if (opt_secure) {
+        n = UINT32_C(1) << (31 - __builtin_clz(n)); /* largest power of two <= n */
+        uint64_t r = heap_random(h);
+        mask = n - 1;
+        stride = (uint32_t)(r >> 32) | 1;
+        at = ((uint32_t)r + stride * (n - 1)) & mask;
+    }
     uintptr_t first = pg->start + (uintptr_t)pg->capacity * bs;
-    uint64_t r = heap_random(h);
-    /* Default: a random start, then in address order (the stride permutation
-     * cost python3 20% of its CPU time: blocks built one after another lose
-     * their locality). Secure mode: a random odd stride as well. */
-    uint32_t mask = n - 1, at = (uint32_t)r & mask, stride = opt_secure ? ((uint32_t)(r >> 32) | 1) : 1;
     block_t *prev = NULL;
     uintptr_t key = free_key;
-    for (uint32_t i = 0; i < n; i++, at = (at + stride) & mask) {
+    for (uint32_t i = 0; i < n; i++, at = (at - stride) & mask) {
         block_t *b = (block_t *)(first + (uintptr_t)at * bs);
         b->next_enc = (uintptr_t)prev ^ key;
         b->free_mark = key;
