@@ -44,13 +44,12 @@ void heaps_unlock(void) { pthread_mutex_unlock(&heaps_mutex); }
 heap_t *heaps_first(void) { return all_heaps; }
 heap_t *heap_by_tag(uint16_t tag) { return tag <= MAX_HEAPS ? heaps_by_tag[tag] : NULL; }
 
+/* The class cache's pseudo-pages (foreign[]) stay untouched: foreign_push
+ * marks one when it first serves its class, so a heap costs a program the
+ * RSS of the classes it caches, not of all 49 (9 KiB). */
 static void heap_reset_tables(heap_t *h) {
     for (size_t i = 0; i < DIRECT_COUNT; i++) h->direct[i] = &empty_page;
     for (size_t i = 0; i < CLASS_COUNT; i++) h->class_page[i] = &empty_page;
-    for (size_t i = 0; i < CLASS_COUNT; i++) {
-        h->foreign[i].flags = PAGE_FOREIGN; /* the class cache's pseudo-pages */
-        h->foreign[i].size_class = (uint8_t)i;
-    }
 }
 
 static void heap_thread_done(void *arg);
@@ -71,7 +70,7 @@ static heap_t *heap_new_locked(void) {
     heap_t *h = (heap_t *)heap_chunk;
     heap_chunk += sz;
     heap_chunk_left -= sz;
-    memset(h, 0, sizeof *h);
+    /* Zero already: chunks come fresh from os_map, and heaps are never freed. */
     pthread_mutex_init(&h->adopt_lock, NULL);
     h->tag = next_tag++;
     h->rng = (process_secret[1] ^ ((uint64_t)h->tag * UINT64_C(0x9E3779B97F4A7C15))) | 1;

@@ -180,7 +180,11 @@ static inline bool foreign_push(heap_t *h, page_t *owner_page, block_t *b) {
      * when the class has nothing else to give): switching the class between
      * its own page and the cache costs two re-pointings and a slow malloc, so
      * it is paid once per batch of foreign blocks, not once per block. */
-    if (cur != fp && (held + 1 >= max / 2 || cur->free == NULL)) heap_point_class(h, cls, fp);
+    if (cur != fp && (held + 1 >= max / 2 || cur->free == NULL)) {
+        fp->flags = PAGE_FOREIGN; /* first use: heap.c leaves the pseudo-pages untouched */
+        fp->size_class = (uint8_t)cls;
+        heap_point_class(h, cls, fp);
+    }
     return true;
 }
 bool foreign_contains(heap_t *h, unsigned cls, const block_t *b) INTERNAL;

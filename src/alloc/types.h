@@ -150,15 +150,6 @@ typedef struct heap_s {
     struct heap_s *next_all;          /* global list of heaps */
     struct heap_s *next_abandoned;
     pthread_mutex_t adopt_lock;       /* held by whoever collects an abandoned heap */
-    /* The class cache: blocks this thread freed that did not go onto the
-     * class's current page (other heaps' blocks, and its own blocks of other
-     * pages), kept (up to foreign_max[class], FOREIGN_MAX_BYTES at most) for
-     * its next mallocs of the class, as tcmalloc's thread caches do: the block
-     * is hot in this thread's cache. The class is served from it once it
-     * holds half its limit. Pseudo-pages: only free, used (pops) and capacity
-     * (pushes) are meaningful; for its page the block stays in use until it
-     * goes home (overflow, trim, thread exit: foreign_flush). */
-    page_t foreign[CLASS_COUNT];
     /* Blocks this thread freed into one other heap's page, pushed onto that
      * page's thread_free together (one CAS for up to REMOTE_BATCH_MAX blocks
      * instead of one each): a producer/consumer pair stops fighting over the
@@ -166,6 +157,16 @@ typedef struct heap_s {
     page_t *batch_page;
     block_t *batch_head, *batch_tail;
     uint32_t batch_count;
+    /* The class cache: blocks this thread freed that did not go onto the
+     * class's current page (other heaps' blocks, and its own blocks of other
+     * pages), kept (up to foreign_max[class], FOREIGN_MAX_BYTES at most) for
+     * its next mallocs of the class, as tcmalloc's thread caches do: the block
+     * is hot in this thread's cache. The class is served from it once it
+     * holds half its limit. Pseudo-pages: only free, used (pops) and capacity
+     * (pushes) are meaningful, and flags and size_class once the class is
+     * first served from it; for its page the block stays in use until it
+     * goes home (overflow, trim, thread exit: foreign_flush). */
+    page_t foreign[CLASS_COUNT];
     /* Secure mode: freed blocks waiting to be reused (secure.c). */
     void *quarantine[QUARANTINE_SLOTS];
     uint32_t quarantine_count;
