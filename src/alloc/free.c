@@ -37,7 +37,7 @@ bool small_block_is_free(page_t *pg, uintptr_t p) {
     if (!looks_free(p)) return false;
     block_t *b = (block_t *)p;
     if (tls_heap != &empty_heap && foreign_contains(tls_heap, pg->size_class, b)) return true;
-    heap_t *owner = pg->region->heap;
+    heap_t *owner = LOAD_RELAXED(pg->region->heap);
     if (owner != tls_heap && owner->state != HEAP_ABANDONED)
         return list_contains((block_t *)atomic_load_explicit(&pg->thread_free, memory_order_acquire), b, pg);
     return list_contains(pg->free, b, pg) ||
@@ -87,7 +87,7 @@ static bool free_remote(heap_t *h, uintptr_t p) {
     /* Only line 1 of the descriptor: line 0 belongs to the owner's fast path. */
     if (unlikely(page_block_index(pg, p, pg->start) >= LOAD_RELAXED(pg->capacity))) return false;
     if (unlikely(b->free_mark == free_key) || unlikely(opt_secure)) return false;
-    heap_t *owner = r->heap;
+    heap_t *owner = LOAD_RELAXED(r->heap); /* heap_reclaim may change it */
     if (unlikely(atomic_load_explicit(&owner->state, memory_order_relaxed) != HEAP_ACTIVE)) return false;
     if (foreign_push(h, pg, b)) return true;
     remote_batch_add(h, pg, b);
@@ -169,7 +169,9 @@ static void free_validated(page_t *pg, uint16_t tag, void *ptr) {
         return;
     }
     if (owner->state == HEAP_ABANDONED && pthread_mutex_trylock(&owner->adopt_lock) == 0) {
-        if (owner->state == HEAP_ABANDONED) {
+        /* Still abandoned, and still the region's owner: a running thread
+         * may have taken the region (heap_reclaim, under this lock). */
+        if (owner->state == HEAP_ABANDONED && LOAD_RELAXED(pg->region->heap) == owner) {
             if (looks_free(p)) check_not_free(pg, b);
             local_free(owner, pg, b);
             pthread_mutex_unlock(&owner->adopt_lock);

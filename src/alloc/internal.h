@@ -198,6 +198,9 @@ page_t *region_alloc_page(heap_t *h, unsigned slices) INTERNAL;
 void region_free_page(heap_t *h, page_t *pg) INTERNAL;
 size_t region_purge(heap_t *h, bool force) INTERNAL;
 void region_release_all_empty(heap_t *h) INTERNAL;
+void region_move(region_t *r, heap_t *from, heap_t *to) INTERNAL;
+size_t region_free_bytes(const region_t *r) INTERNAL;
+void page_move(heap_t *from, heap_t *to, page_t *pg) INTERNAL;
 
 heap_t *heap_init_thread(void) INTERNAL;
 void heap_maintenance(heap_t *h, bool force) INTERNAL;
@@ -207,6 +210,7 @@ void heaps_unlock(void) INTERNAL;
 heap_t *heaps_first(void) INTERNAL;
 void heaps_fork_child(void) INTERNAL;
 void heap_collect_abandoned(bool force) INTERNAL;
+bool heap_reclaim(heap_t *h) INTERNAL;
 
 /* ---- Large blocks (large.c) ---- */
 void *large_alloc(size_t n, size_t align, bool zero) INTERNAL;

@@ -276,6 +276,26 @@ void page_unfull(heap_t *h, page_t *pg) {
     if (h->class_page[pg->size_class] == &empty_page) heap_set_current(h, pg->size_class, pg);
 }
 
+/* Move pg from heap from's lists to heap to's (region_move's pages): a full
+ * page stays full, any other joins the back of its class queue, behind to's
+ * own pages. Its pending cross-thread frees are taken in first. */
+void page_move(heap_t *from, heap_t *to, page_t *pg) {
+    unsigned cls = pg->size_class;
+    if (pg->flags & PAGE_IN_FULL) {
+        if (pg->prev) pg->prev->next = pg->next; else from->full = pg->next;
+        if (pg->next) pg->next->prev = pg->prev;
+        pg->next = to->full;
+        pg->prev = NULL;
+        if (to->full) to->full->prev = pg;
+        to->full = pg;
+        return;
+    }
+    page_queue_remove(&from->queues[cls], pg);
+    if (from->class_page[cls] == pg) heap_clear_current(from, cls);
+    page_collect(pg);
+    page_queue_push_back(&to->queues[cls], pg);
+}
+
 /* The owner freed the last used block of pg. Keep the class's current page
  * (a malloc/free loop on one block must not map and unmap a page each time);
  * give any other empty page's slices back to its region. */
@@ -330,6 +350,7 @@ void *page_alloc_block(heap_t *h, unsigned cls) {
         if (cur->free) return page_pop(cur);
     }
     page_queue_t *q = &h->queues[cls];
+again:
     for (int attempt = 0; attempt < 2; attempt++) {
         /* Freed blocks of any page before fresh ones: carving touches new
          * memory while the freed blocks are resident already. */
@@ -352,6 +373,9 @@ void *page_alloc_block(heap_t *h, unsigned cls) {
         if (attempt == 0 && h->full) heap_rescue_full(h);
         if (!q->first) break;
     }
+    /* Exited threads' regions before a fresh page, one at a time until one
+     * has a page of the class with room (heap.c). */
+    if (heap_reclaim(h)) goto again;
     page_t *pg = region_alloc_page(h, page_slices_for_class(cls));
     if (!pg) {
         /* Out of memory: give back what we hold and try once more. */

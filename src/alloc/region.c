@@ -119,6 +119,36 @@ static void region_unmap(heap_t *h, region_t *r) {
     atomic_fetch_sub(&stat_reserved, REGION_SIZE);
 }
 
+/* Bytes of r not in use: free slices and the free blocks of its pages (a
+ * snapshot: cross-thread frees not yet taken in count as used). */
+size_t region_free_bytes(const region_t *r) {
+    size_t bytes = (size_t)free_slice_count(r) * SLICE_SIZE;
+    for (unsigned i = 0; i < USABLE_SLICES; i++) {
+        const page_t *pg = r->slice_page[i];
+        if (pg != &invalid_page && pg->slice_index == i)
+            bytes += (size_t)(pg->reserved - pg->used) * pg->block_size;
+    }
+    return bytes;
+}
+
+/* Hand region r of heap from (abandoned, its adopt_lock held) to heap to:
+ * the region list and owner under regions_lock (walkers see it in one heap
+ * or the other), then the region map, so that frees that look the region up
+ * from now on treat to as the owner. Its pages move with page_move. */
+void region_move(region_t *r, heap_t *from, heap_t *to) {
+    if (from->cached_region == r) { from->cached_base = NO_REGION; from->cached_region = NULL; }
+    regions_lock();
+    if (r->prev) r->prev->next = r->next; else from->regions = r->next;
+    if (r->next) r->next->prev = r->prev;
+    r->prev = NULL;
+    r->next = to->regions;
+    if (to->regions) to->regions->prev = r;
+    to->regions = r;
+    STORE_RELAXED(r->heap, to);
+    regions_unlock();
+    region_map_set(r->base, to->tag);
+}
+
 /* Unmap every region of h, pages in use or not (first-class heap destroy). */
 void region_destroy_all(heap_t *h) {
     while (h->regions) {

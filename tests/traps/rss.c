@@ -7,7 +7,13 @@
  *                 frees it all and calls malloc_trim(0);
  *   rss idle      free everything and then make no call at all for up to
  *                 10 s (run with MAPALLOC_BACKGROUND_PURGE=1: the purger
- *                 thread must give the memory back on its own).
+ *                 thread must give the memory back on its own);
+ *   rss reuse     a thread allocates everything and exits; the main thread,
+ *                 which has a heap of its own, frees 7 of every 8 small
+ *                 blocks (no page empties: a page holds 160 or more) and
+ *                 allocates as much again: it must reuse the exited thread's
+ *                 free space, not grow by what it allocates (bench/server's
+ *                 peak).
  * "Drops" means at least 3/4 of what the allocations added is given back:
  * a generous tolerance. Run with LD_PRELOAD=libmapalloc.so.
  */
@@ -53,6 +59,27 @@ static void free_all(void) {
     for (int i = 0; i < LARGE; i++) free(large[i]);
 }
 
+/* rss reuse: free 7 of every 8 small blocks (and the rest), then allocate
+ * the same small sizes again (allocate_all's sequence), every byte written. */
+static void free_most(void) {
+    for (int i = 0; i < SMALL; i++) if (i % 8) free(small[i]);
+    for (int i = 0; i < MEDIUM; i++) free(medium[i]);
+    for (int i = 0; i < LARGE; i++) free(large[i]);
+}
+
+static size_t allocate_most_again(void) {
+    rng_t r = {42};
+    size_t bytes = 0;
+    for (int i = 0; i < SMALL; i++) {
+        size_t n = rng_range(&r, 16, 400);
+        if (i % 8 == 0) continue;
+        REQUIRE(small[i] = malloc(n));
+        memset(small[i], 0x5a, n);
+        bytes += n;
+    }
+    return bytes;
+}
+
 static void sleep_ms(long ms) {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
@@ -64,6 +91,22 @@ int main(int argc, char **argv) {
     const char *mode = argv[1];
     malloc_trim(0);
     size_t base = rss_bytes();
+    if (strcmp(mode, "reuse") == 0) {
+        free(malloc(100)); /* the main thread has a heap of its own */
+        pthread_t t;
+        void *res;
+        REQUIRE(pthread_create(&t, NULL, allocate_all, NULL) == 0);
+        REQUIRE(pthread_join(t, &res) == 0 && res == NULL);
+        free_most();
+        size_t before = rss_bytes();
+        size_t bytes = allocate_most_again();
+        size_t after = rss_bytes();
+        printf("rss reuse: %zu MiB allocated again after freeing them in an exited thread's heap: "
+               "RSS %zu -> %zu MiB\n", bytes / MiB, before / MiB, after / MiB);
+        CHECKF(after < before + bytes / 4, "RSS grew by %zu MiB for %zu MiB allocated into freed space",
+               (after - before) / MiB, bytes / MiB);
+        return check_failures ? 1 : 0;
+    }
     if (strcmp(mode, "thread") == 0) {
         pthread_t t;
         void *res;
