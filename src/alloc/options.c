@@ -26,6 +26,7 @@ bool opt_huge_pages;
 bool opt_large_thp;
 bool opt_hugetlb;
 size_t opt_memory_limit;
+size_t opt_calloc_populate = (size_t)16 << 20;
 bool opt_background_purge;
 int opt_event_fd = -1;
 
@@ -55,6 +56,7 @@ static void publish(int id) {
     case OPTION_LARGE_THP: STORE_RELAXED(opt_large_thp, v != 0); break;
     case OPTION_HUGETLB: STORE_RELAXED(opt_hugetlb, v != 0); break;
     case OPTION_MEMORY_LIMIT: STORE_RELAXED(opt_memory_limit, (size_t)v); break;
+    case OPTION_CALLOC_POPULATE: STORE_RELAXED(opt_calloc_populate, (size_t)v); break;
     case OPTION_BACKGROUND_PURGE: STORE_RELAXED(opt_background_purge, v != 0); break;
     case OPTION_EVENT_FD: STORE_RELAXED(opt_event_fd, (int)v); break;
     case OPTION_COUNT: break;

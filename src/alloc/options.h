@@ -52,6 +52,8 @@ enum option_when {
       "transparent huge pages for the first 2 MiB of each small-object region (MADV_HUGEPAGE); purging keeps it whole")         \
     X(LARGE_THP, large_thp, OPTION_BOOL, 0, 0, 1, OPTION_ANY_TIME,                                        \
       "transparent huge pages for large blocks of 4 MiB and more (MADV_HUGEPAGE, 2 MiB aligned); applies to blocks made after") \
+    X(CALLOC_POPULATE, calloc_populate, OPTION_SIZE, INT64_C(16) << 20, 0, INT64_C(1) << 40, OPTION_ANY_TIME, \
+      "calloc of a fresh large block up to this many bytes maps all its pages at once (MADV_POPULATE_WRITE): one fault per page instead of two when the program reads before it writes; larger ones stay lazy; 0 = never") \
     X(HUGETLB, hugetlb, OPTION_BOOL, 0, 0, 1, OPTION_AT_INIT,                                             \
       "MAP_HUGETLB pages (vm.nr_hugepages) for the first 2 MiB of each small-object region and for large blocks of 2 MiB and more; normal pages when none is free") \
     X(MEMORY_LIMIT, memory_limit, OPTION_SIZE, 0, 0, INT64_C(1) << 46, OPTION_ANY_TIME,                   \
@@ -99,6 +101,7 @@ extern bool opt_large_thp;       /* THP for large blocks of 4 MiB and more (larg
 extern bool opt_hugetlb;         /* MAP_HUGETLB for region heads and large blocks >= 2 MiB (not in secure mode) */
 extern bool opt_background_purge; /* purge.c: the background purger thread */
 extern size_t opt_memory_limit;  /* committed bytes allowed, 0 = none (warning only) */
+extern size_t opt_calloc_populate; /* large.c: populate fresh calloc'd blocks up to this size */
 extern int opt_event_fd;         /* mapwatch event channel, -1 = off */
 
 /* Whether committing bytes more keeps committed memory within memory_limit

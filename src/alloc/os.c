@@ -171,6 +171,21 @@ bool os_hugepage_advise(void *p, size_t len) {
     return false;
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+static _Atomic bool populate_never; /* the kernel has no MADV_POPULATE_WRITE */
+
+bool os_populate_write(void *p, size_t len, enum os_reason why) {
+    if (atomic_load_explicit(&populate_never, memory_order_relaxed)) return false;
+    count(&cnt_madvise);
+    int saved = errno;
+    if (madvise(p, len, MADV_POPULATE_WRITE) == 0) { announce("madvise", p, len, why); return true; }
+    if (errno == EINVAL) atomic_store_explicit(&populate_never, true, memory_order_relaxed);
+    errno = saved;
+    return false;
+}
+
 /* --- MAP_HUGETLB pages. ------------------------------------------------------
  * Why mmap elsewhere and mremap over the range instead of one mmap with
  * MAP_FIXED over it: a MAP_FIXED mmap that the kernel refuses (no free huge

@@ -53,6 +53,10 @@ bool os_remap_move(void *p, size_t old_len, void *dst, size_t new_len, enum os_r
 /* Transparent huge pages for a range (madvise MADV_HUGEPAGE); false if the
  * kernel does not support it. */
 bool os_hugepage_advise(void *p, size_t len);
+/* Fault in every page of [p, p+len) for writing now (MADV_POPULATE_WRITE,
+ * Linux 5.14). False if the kernel cannot: the range stays lazy, and after
+ * EINVAL (an older kernel) no later call tries. */
+bool os_populate_write(void *p, size_t len, enum os_reason why);
 /* MAP_HUGETLB pages (2 MiB, from the pool the administrator reserves with
  * vm.nr_hugepages) in place of [at, at+len), a range of ours mapped with
  * normal pages; at and len are multiples of 2 MiB. The pages are mapped

@@ -46,6 +46,7 @@ GOOD = {
     "verbose": ("true", "1"),
     "huge_pages": ("1", "1"),
     "large_thp": ("on", "1"),
+    "calloc_populate": ("0", "0"),
     "hugetlb": ("on", "1"),
     "memory_limit": ("1g", "1073741824"),
     "background_purge": ("1", "1"),
@@ -53,7 +54,7 @@ GOOD = {
 }
 DEFAULTS = {
     "large_threshold": "131072", "purge_delay_ms": "100", "large_cache": "268435456", "large_cache_ms": "1000",
-    "secure": "0", "stats": "0", "verbose": "0", "huge_pages": "0", "large_thp": "0", "hugetlb": "0", "memory_limit": "0", "background_purge": "0", "event_fd": "-1",
+    "secure": "0", "stats": "0", "verbose": "0", "huge_pages": "0", "large_thp": "0", "calloc_populate": "16777216", "hugetlb": "0", "memory_limit": "0", "background_purge": "0", "event_fd": "-1",
 }
 # Bad values of each option (the warning's reason is checked loosely: the name and the format exactly).
 BAD = {
@@ -66,6 +67,7 @@ BAD = {
     "verbose": ["-1"],
     "huge_pages": ["always"],
     "large_thp": ["sometimes"],
+    "calloc_populate": ["-1", "2t", "much"],
     "hugetlb": ["2m"],
     "memory_limit": ["-1", "1p"],
     "background_purge": ["yes please"],
