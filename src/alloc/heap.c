@@ -31,6 +31,11 @@ page_t invalid_page = {.check_start = 1, .div_inv = 1, .div_last = 0, .div_shift
 static pthread_mutex_t heaps_mutex = PTHREAD_MUTEX_INITIALIZER;
 static heap_t *all_heaps;         /* every heap ever made */
 static heap_t *abandoned;         /* heaps whose thread exited (written under heaps_mutex) */
+/* No abandoned heap has a region left to reclaim (set by heap_reclaim's
+ * walk, cleared when a heap is abandoned: an abandoned heap never gains a
+ * region), so a program with many exited threads does not walk them all for
+ * each fresh page. Written under heaps_mutex. */
+static bool nothing_to_reclaim;
 static heap_t *heaps_by_tag[MAX_HEAPS + 1];
 static uint16_t next_tag = 1;
 static size_t heap_count;
@@ -195,6 +200,7 @@ static void heap_thread_done(void *arg) {
     pthread_mutex_unlock(&h->adopt_lock);
     h->next_abandoned = abandoned;
     STORE_RELAXED(abandoned, h);
+    STORE_RELAXED(nothing_to_reclaim, false);
     heaps_unlock();
 }
 
@@ -232,11 +238,15 @@ void heap_collect_abandoned(bool force) {
  * (free_validated checks) and pushes the block onto the page's thread_free,
  * which h takes in; one that looks it up after sees h, an active heap. */
 bool heap_reclaim(heap_t *h) {
-    if (!LOAD_RELAXED(abandoned) || opt_secure || h != tls_heap || h->state != HEAP_ACTIVE) return false;
+    if (!LOAD_RELAXED(abandoned) || LOAD_RELAXED(nothing_to_reclaim) || opt_secure || h != tls_heap ||
+        h->state != HEAP_ACTIVE)
+        return false;
     if (pthread_mutex_trylock(&heaps_mutex) != 0) return false;
-    bool moved = false;
+    bool moved = false, any = false;
     for (heap_t *x = abandoned; x && !moved; x = x->next_abandoned) {
-        if (!x->regions || pthread_mutex_trylock(&x->adopt_lock) != 0) continue;
+        if (!x->regions) continue;
+        any = true;
+        if (pthread_mutex_trylock(&x->adopt_lock) != 0) continue;
         if (x->state == HEAP_ABANDONED && x->regions) {
             region_t *best = NULL;
             size_t best_free = 0;
@@ -253,6 +263,7 @@ bool heap_reclaim(heap_t *h) {
         }
         pthread_mutex_unlock(&x->adopt_lock);
     }
+    if (!any) STORE_RELAXED(nothing_to_reclaim, true);
     heaps_unlock();
     return moved;
 }
@@ -270,6 +281,7 @@ void heaps_fork_child(void) {
         h->next_abandoned = abandoned;
         STORE_RELAXED(abandoned, h);
     }
+    STORE_RELAXED(nothing_to_reclaim, false);
 }
 
 size_t heaps_count(void) INTERNAL;
