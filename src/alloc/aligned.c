@@ -32,7 +32,7 @@ void *malloc_aligned_internal(size_t n, size_t align) {
     if (opt_secure) return secure_malloc(tls_heap, n, align);
     size_t bs = aligned_small_size(n, align);
     if (bs) return malloc_inline(bs);
-    return large_alloc(n, align, false);
+    return large_alloc(n, align, LARGE_ASIS);
 }
 
 static bool pow2(size_t a) { return a != 0 && (a & (a - 1)) == 0; }

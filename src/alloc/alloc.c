@@ -28,7 +28,7 @@ void *malloc_not_direct(heap_t *h, size_t n) {
         b->free_mark = 0;
         return b;
     }
-    return large_alloc(n, 0, false);
+    return large_alloc(n, 0, LARGE_ASIS);
 }
 
 MAPALLOC_EXPORT void *mapalloc_malloc(size_t n) { return malloc_inline(n); }
@@ -36,7 +36,7 @@ MAPALLOC_EXPORT void *mapalloc_malloc(size_t n) { return malloc_inline(n); }
 MAPALLOC_EXPORT void *mapalloc_calloc(size_t count, size_t size) {
     size_t n;
     if (__builtin_mul_overflow(count, size, &n)) { errno = ENOMEM; return NULL; }
-    if (n > opt_large_threshold) return large_alloc(n, 0, true);
+    if (n > opt_large_threshold) return large_alloc(n, 0, LARGE_CALLOC);
     void *p = malloc_inline(n);
     if (p) memset(p, 0, n);
     return p;

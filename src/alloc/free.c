@@ -63,9 +63,17 @@ void free_not_current(heap_t *h, page_t *pg, block_t *b) {
     if (!foreign_push(h, pg, b)) local_free(h, pg, b);
 }
 
-/* Exact double-free test for the owner: the page's lists and its class cache. */
+/* Whether b waits in the calling thread's own class cache or remote batch
+ * (a block it freed before). */
+static bool held_by_caller(heap_t *h, page_t *pg, const block_t *b) {
+    return h != &empty_heap && (foreign_contains(h, pg->size_class, b) || remote_batch_contains(h, b));
+}
+
+/* Exact double-free test for the owner: the page's lists, its class cache
+ * and its remote batch (which held the block when the page was another
+ * heap's, before heap_reclaim). */
 static void check_not_free_owner(heap_t *h, page_t *pg, block_t *b) {
-    if (foreign_contains(h, pg->size_class, b)) fatal_bug(BUG_DOUBLE_FREE, b, pg->size_class, pg->block_size);
+    if (held_by_caller(h, pg, b)) fatal_bug(BUG_DOUBLE_FREE, b, pg->size_class, pg->block_size);
     check_not_free(pg, b);
 }
 
@@ -172,6 +180,10 @@ static void free_validated(page_t *pg, uint16_t tag, void *ptr) {
         /* Still abandoned, and still the region's owner: a running thread
          * may have taken the region (heap_reclaim, under this lock). */
         if (owner->state == HEAP_ABANDONED && LOAD_RELAXED(pg->region->heap) == owner) {
+            if (looks_free(p) && held_by_caller(h, pg, b)) {
+                pthread_mutex_unlock(&owner->adopt_lock);
+                fatal_bug(BUG_DOUBLE_FREE, ptr, pg->size_class, pg->block_size);
+            }
             if (looks_free(p)) check_not_free(pg, b);
             local_free(owner, pg, b);
             pthread_mutex_unlock(&owner->adopt_lock);
@@ -183,7 +195,7 @@ static void free_validated(page_t *pg, uint16_t tag, void *ptr) {
      * thread's foreign cache can be checked. */
     if (looks_free(p) &&
         (list_contains((block_t *)atomic_load_explicit(&pg->thread_free, memory_order_acquire), b, pg) ||
-         (h != &empty_heap && (foreign_contains(h, pg->size_class, b) || remote_batch_contains(h, b)))))
+         held_by_caller(h, pg, b)))
         fatal_bug(BUG_DOUBLE_FREE, ptr, pg->size_class, pg->block_size);
     /* A thread that only frees (a consumer) gets a heap too: its foreign
      * cache and remote batch are what make its frees cheap. */

@@ -222,44 +222,45 @@ void heap_collect_abandoned(bool force) {
     heaps_unlock();
 }
 
-/* A running thread's heap h needs a fresh page: take the region of an
- * abandoned heap that has the most free slices and blocks instead, with its
- * pages, live blocks and all. Without this only a new thread could reuse an
- * exited thread's half-empty pages, and a program whose threads outlive
- * their peers kept both working sets resident (bench/server: 10 MB of an
- * exited worker's pages held 1.4 MB of live blocks at the peak). Never
- * waits for a lock. Not into a first-class heap (its destroy frees every
- * block of its regions), not in secure mode (pages keep their guards and
- * quarantine bookkeeping per heap).
+/* A running thread's heap h needs a fresh page of class cls: take instead
+ * the region of an abandoned heap whose pages of cls have the most room,
+ * with all its pages and live blocks. Without this only a new thread could
+ * reuse an exited thread's half-empty pages, and a program whose threads
+ * outlive their peers kept both working sets resident (bench/server: 10 MB
+ * of an exited worker's pages held 1.4 MB of live blocks at the peak). At
+ * most one region a call, and only one with room in the class asked for: a
+ * region that would only bring free slices stays (an abandoned heap's free
+ * slices are purged at once, so they hold no memory) and a thread that
+ * allocates other sizes takes nothing. Never waits for a lock. Not into a
+ * first-class heap (its destroy frees every block of its regions), not in
+ * secure mode (pages keep their guards and quarantine bookkeeping per heap).
  *
  * Frees racing with the move are safe: a thread that looked the region up
- * before region_move finds the old owner abandoned and takes its adopt_lock
+ * before region_take_for_class finds the old owner abandoned and takes its adopt_lock
  * (held here for the whole move), then sees the region's owner changed
  * (free_validated checks) and pushes the block onto the page's thread_free,
  * which h takes in; one that looks it up after sees h, an active heap. */
-bool heap_reclaim(heap_t *h) {
+bool heap_reclaim(heap_t *h, unsigned cls) {
     if (!LOAD_RELAXED(abandoned) || LOAD_RELAXED(nothing_to_reclaim) || opt_secure || h != tls_heap ||
         h->state != HEAP_ACTIVE)
         return false;
     if (pthread_mutex_trylock(&heaps_mutex) != 0) return false;
     bool moved = false, any = false;
     for (heap_t *x = abandoned; x && !moved; x = x->next_abandoned) {
-        if (!x->regions) continue;
-        any = true;
-        if (pthread_mutex_trylock(&x->adopt_lock) != 0) continue;
-        if (x->state == HEAP_ABANDONED && x->regions) {
-            region_t *best = NULL;
-            size_t best_free = 0;
-            for (region_t *r = x->regions; r; r = r->next) {
-                size_t free_bytes = region_free_bytes(r);
-                if (!best || free_bytes > best_free) { best = r; best_free = free_bytes; }
+        /* A heap whose lock is taken may have regions: not "nothing". */
+        if (pthread_mutex_trylock(&x->adopt_lock) != 0) { any = true; continue; }
+        if (x->state == HEAP_ABANDONED) {
+            /* Blocks of h's remote batch may lie in the region: push them
+             * now, so the batch only ever holds other heaps' blocks. */
+            remote_batch_flush(h);
+            region_t *r = region_take_for_class(x, h, cls, &any);
+            if (r) {
+                for (unsigned i = 0; i < USABLE_SLICES; i++) {
+                    page_t *pg = r->slice_page[i];
+                    if (pg != &invalid_page && pg->slice_index == i) page_move(x, h, pg);
+                }
+                moved = true;
             }
-            region_move(best, x, h);
-            for (unsigned i = 0; i < USABLE_SLICES; i++) {
-                page_t *pg = best->slice_page[i];
-                if (pg != &invalid_page && pg->slice_index == i) page_move(x, h, pg);
-            }
-            moved = true;
         }
         pthread_mutex_unlock(&x->adopt_lock);
     }

@@ -198,8 +198,7 @@ page_t *region_alloc_page(heap_t *h, unsigned slices) INTERNAL;
 void region_free_page(heap_t *h, page_t *pg) INTERNAL;
 size_t region_purge(heap_t *h, bool force) INTERNAL;
 void region_release_all_empty(heap_t *h) INTERNAL;
-void region_move(region_t *r, heap_t *from, heap_t *to) INTERNAL;
-size_t region_free_bytes(const region_t *r) INTERNAL;
+region_t *region_take_for_class(heap_t *from, heap_t *to, unsigned cls, bool *any) INTERNAL;
 void page_move(heap_t *from, heap_t *to, page_t *pg) INTERNAL;
 
 heap_t *heap_init_thread(void) INTERNAL;
@@ -210,10 +209,13 @@ void heaps_unlock(void) INTERNAL;
 heap_t *heaps_first(void) INTERNAL;
 void heaps_fork_child(void) INTERNAL;
 void heap_collect_abandoned(bool force) INTERNAL;
-bool heap_reclaim(heap_t *h) INTERNAL;
+bool heap_reclaim(heap_t *h, unsigned cls) INTERNAL;
 
 /* ---- Large blocks (large.c) ---- */
-void *large_alloc(size_t n, size_t align, bool zero) INTERNAL;
+/* How large_alloc fills the block: as it comes, zeroed, or zeroed for calloc
+ * (a fresh block of at most calloc_populate bytes is faulted in at once). */
+enum large_fill { LARGE_ASIS, LARGE_ZERO, LARGE_CALLOC };
+void *large_alloc(size_t n, size_t align, enum large_fill fill) INTERNAL;
 bool large_free(void *p) INTERNAL;           /* false: not a large block */
 size_t large_usable_size(const void *p) INTERNAL; /* NOT_SMALL: not a large block */
 bool large_recently_freed(const void *p) INTERNAL;

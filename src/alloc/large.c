@@ -213,7 +213,8 @@ size_t large_requested_size(const void *p) {
  * first-class heap: large blocks made meanwhile belong to that heap. */
 __thread uint16_t large_owner_tag __attribute__((tls_model("initial-exec")));
 
-void *large_alloc(size_t n, size_t align, bool zero) {
+void *large_alloc(size_t n, size_t align, enum large_fill fill) {
+    bool zero = fill != LARGE_ASIS;
     process_init(); /* the secret (secure-mode canaries) before a program's first, large, block */
     size_t req = n;
     if (n == 0) n = 1; /* aligned_alloc(big, 0): a real, unique block */
@@ -297,7 +298,7 @@ void *large_alloc(size_t n, size_t align, bool zero) {
      * fault them in for writing at once; larger blocks, which may be sparse
      * arrays, stay lazy. */
     size_t fresh = data_len - gathered;
-    if (zero && !hugetlb && fresh && fresh <= LOAD_RELAXED(opt_calloc_populate))
+    if (fill == LARGE_CALLOC && !hugetlb && fresh && data_len <= LOAD_RELAXED(opt_calloc_populate))
         (void)os_populate_write((uint8_t *)m + gathered, fresh, OS_REASON_LARGE);
     return m;
 }

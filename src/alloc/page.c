@@ -276,7 +276,7 @@ void page_unfull(heap_t *h, page_t *pg) {
     if (h->class_page[pg->size_class] == &empty_page) heap_set_current(h, pg->size_class, pg);
 }
 
-/* Move pg from heap from's lists to heap to's (region_move's pages): a full
+/* Move pg from heap from's lists to heap to's (a reclaimed region's pages): a full
  * page stays full, any other joins the back of its class queue, behind to's
  * own pages. Its pending cross-thread frees are taken in first. */
 void page_move(heap_t *from, heap_t *to, page_t *pg) {
@@ -350,6 +350,7 @@ void *page_alloc_block(heap_t *h, unsigned cls) {
         if (cur->free) return page_pop(cur);
     }
     page_queue_t *q = &h->queues[cls];
+    bool reclaimed = false;
 again:
     for (int attempt = 0; attempt < 2; attempt++) {
         /* Freed blocks of any page before fresh ones: carving touches new
@@ -373,9 +374,9 @@ again:
         if (attempt == 0 && h->full) heap_rescue_full(h);
         if (!q->first) break;
     }
-    /* Exited threads' regions before a fresh page, one at a time until one
-     * has a page of the class with room (heap.c). */
-    if (heap_reclaim(h)) goto again;
+    /* An exited thread's region with room in the class before a fresh
+     * page, once a call (heap.c). */
+    if (!reclaimed && heap_reclaim(h, cls)) { reclaimed = true; goto again; }
     page_t *pg = region_alloc_page(h, page_slices_for_class(cls));
     if (!pg) {
         /* Out of memory: give back what we hold and try once more. */

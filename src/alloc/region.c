@@ -119,34 +119,50 @@ static void region_unmap(heap_t *h, region_t *r) {
     atomic_fetch_sub(&stat_reserved, REGION_SIZE);
 }
 
-/* Bytes of r not in use: free slices and the free blocks of its pages (a
- * snapshot: cross-thread frees not yet taken in count as used). */
-size_t region_free_bytes(const region_t *r) {
-    size_t bytes = (size_t)free_slice_count(r) * SLICE_SIZE;
+/* Free bytes in r's pages of class cls (free blocks, blocks not carved yet,
+ * cross-thread frees not taken in yet): what reclaiming r gives that class. */
+static size_t region_room_for_class(const region_t *r, unsigned cls) {
+    size_t bytes = 0;
     for (unsigned i = 0; i < USABLE_SLICES; i++) {
         const page_t *pg = r->slice_page[i];
-        if (pg != &invalid_page && pg->slice_index == i)
-            bytes += (size_t)(pg->reserved - pg->used) * pg->block_size;
+        if (pg == &invalid_page || pg->slice_index != i || pg->size_class != cls) continue;
+        uint32_t pending = atomic_load_explicit(&pg->thread_freed, memory_order_relaxed);
+        uint32_t used = pg->used > pending ? pg->used - pending : 0;
+        bytes += (size_t)(pg->reserved - used) * pg->block_size;
     }
     return bytes;
 }
 
-/* Hand region r of heap from (abandoned, its adopt_lock held) to heap to:
- * the region list and owner under regions_lock (walkers see it in one heap
- * or the other), then the region map, so that frees that look the region up
- * from now on treat to as the owner. Its pages move with page_move. */
-void region_move(region_t *r, heap_t *from, heap_t *to) {
-    if (from->cached_region == r) { from->cached_base = NO_REGION; from->cached_region = NULL; }
+/* heap_reclaim (heaps_lock and from's adopt_lock held): pick the region of
+ * from with the most room in class cls and hand it to heap to. Its list,
+ * owner and the walkers' view change under regions_lock (the purger may
+ * unmap an abandoned heap's empty region meanwhile; one with room in cls
+ * has pages and is never empty), then the region map, so that frees that
+ * look the region up from now on treat to as the owner. *any: set when
+ * from still has a region. The caller moves the pages (page_move). */
+region_t *region_take_for_class(heap_t *from, heap_t *to, unsigned cls, bool *any) {
     regions_lock();
-    if (r->prev) r->prev->next = r->next; else from->regions = r->next;
-    if (r->next) r->next->prev = r->prev;
-    r->prev = NULL;
-    r->next = to->regions;
-    if (to->regions) to->regions->prev = r;
-    to->regions = r;
-    STORE_RELAXED(r->heap, to);
+    region_t *best = NULL;
+    size_t best_room = 0;
+    for (region_t *r = from->regions; r; r = r->next) {
+        *any = true;
+        size_t room = region_room_for_class(r, cls);
+        if (room > best_room) { best = r; best_room = room; }
+    }
+    if (best) {
+        region_t *r = best;
+        if (from->cached_region == r) { from->cached_base = NO_REGION; from->cached_region = NULL; }
+        if (r->prev) r->prev->next = r->next; else from->regions = r->next;
+        if (r->next) r->next->prev = r->prev;
+        r->prev = NULL;
+        r->next = to->regions;
+        if (to->regions) to->regions->prev = r;
+        to->regions = r;
+        STORE_RELAXED(r->heap, to);
+    }
     regions_unlock();
-    region_map_set(r->base, to->tag);
+    if (best) region_map_set(best->base, to->tag);
+    return best;
 }
 
 /* Unmap every region of h, pages in use or not (first-class heap destroy). */

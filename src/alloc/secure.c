@@ -71,7 +71,7 @@ void *secure_malloc(heap_t *h, size_t n, size_t align) {
     size_t need = n + 1 + TAIL;
     if (need < n) { errno = ENOMEM; return NULL; }
     size_t bs = align > MIN_ALIGN ? aligned_small_size(need, align) : (need <= opt_large_threshold ? need : 0);
-    if (bs == 0 || need > opt_large_threshold) return large_alloc(n, align > MIN_ALIGN ? align : 0, true);
+    if (bs == 0 || need > opt_large_threshold) return large_alloc(n, align > MIN_ALIGN ? align : 0, LARGE_ZERO);
     uintptr_t b = (uintptr_t)page_alloc_block(h, size_class_of(bs));
     if (!b) return NULL;
     page_t *pg = page_of_block(b);

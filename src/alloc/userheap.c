@@ -28,7 +28,7 @@ static void *heap_alloc_locked(heap_t *h, size_t n, size_t align) {
     if (opt_secure) return secure_malloc(h, n, align);
     if (align > MIN_ALIGN) {
         size_t bs = aligned_small_size(n, align);
-        if (!bs) return large_alloc(n, align, false);
+        if (!bs) return large_alloc(n, align, LARGE_ASIS);
         n = bs;
     }
     return n <= DIRECT_MAX ? malloc_direct(h, n) : malloc_not_direct(h, n);

@@ -1,9 +1,11 @@
 /* calloc_populate: calloc of a fresh large block up to the calloc_populate
  * option (16 MiB by default) has every page resident when it returns, so a
  * program that reads before it writes faults once per page, not twice; a
- * larger block stays lazy (a sparse array costs only what it touches). Run
- * with the library preloaded; with CALLOC_POPULATE_OFF set in the
- * environment (and MAPALLOC_CALLOC_POPULATE=0), nothing is populated.
+ * larger block stays lazy (a sparse array costs only what it touches), and
+ * so does a block from malloc (also in secure mode, which zeroes every large
+ * block it makes). Run with the library preloaded; with CALLOC_POPULATE_OFF
+ * set in the environment (and MAPALLOC_CALLOC_POPULATE=0), nothing is
+ * populated.
  */
 #define _DEFAULT_SOURCE
 #include "../testutil.h"
@@ -29,11 +31,13 @@ int main(void) {
     bool off = getenv("CALLOC_POPULATE_OFF") != NULL;
     /* Fresh mappings: nothing freed yet, the large cache is empty. */
     size_t small = 8 * MiB, big = 64 * MiB;
-    unsigned char *a = calloc(1, small), *b = calloc(1, big);
-    REQUIRE(a && b);
-    size_t in_a = resident_pages(a, small), in_b = resident_pages(b, big);
-    printf("calloc: %zu of %zu pages of the 8 MiB block resident, %zu of %zu of the 64 MiB one\n",
-           in_a, small / 4096, in_b, big / 4096);
+    unsigned char *a = calloc(1, small), *b = calloc(1, big), *c = malloc(small);
+    REQUIRE(a && b && c);
+    size_t in_a = resident_pages(a, small), in_b = resident_pages(b, big), in_c = resident_pages(c, small);
+    printf("calloc: %zu of %zu pages of the 8 MiB block resident, %zu of %zu of the 64 MiB one; "
+           "malloc: %zu of the 8 MiB one\n", in_a, small / 4096, in_b, big / 4096, in_c);
+    CHECKF(in_c < 16, "malloc of 8 MiB made %zu pages resident", in_c);
+    free(c);
     if (off)
         CHECKF(in_a < 16, "populated %zu pages with calloc_populate=0", in_a);
     else
