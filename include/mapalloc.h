@@ -173,9 +173,12 @@ MAPALLOC_EXPORT size_t mapalloc_heap_walk(mapalloc_heap *h, int (*visit)(void *b
 
 /* --- Checking. ------------------------------------------------------------ */
 
-/* Walk every heap and check every invariant written in src/alloc/invariants.h;
+/* Walk every heap and check every invariant written in src/alloc/types.h;
  * aborts with a message on the first violation. Returns the number of live
- * blocks seen. Slow: for tests and debugging. */
+ * blocks seen. Other threads' heaps are read without stopping their
+ * threads: call it while no other thread allocates or frees (a busy
+ * thread's page can be caught half-updated and reported as a violation).
+ * Slow: for tests and debugging. */
 MAPALLOC_EXPORT size_t mapalloc_check_heap(void);
 
 /* --- Code memory (W^X) and shared heaps: codemem.c, shared_heap.c. --- */
