@@ -17,6 +17,7 @@
 #include "testutil.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 
 /* Sizes the compiler cannot see through, so that it neither warns about
@@ -661,6 +662,53 @@ static void fresh_heap_blocks_come_in_address_order(void) {
     mapalloc_heap_destroy(h);
 }
 
+/* A page taken up again after frees hands its free blocks out in address
+ * order, not in the order they were freed (page.c page_sort_free). In a
+ * fresh thread (a fresh heap): fill three pages of 48-byte blocks, free all
+ * but one block of the first in a shuffled order, then allocate them again:
+ * once the class cache (which keeps the last frees, newest first) is used
+ * up, each block from the first page follows the previous one upwards. */
+enum { REUSE_SIZE = 48, REUSE_PER_PAGE = 65536 / REUSE_SIZE, REUSE_N = 3 * REUSE_PER_PAGE };
+static char *reuse_p[REUSE_N];
+
+static void *reuse_thread(void *arg) {
+    (void)arg;
+    for (int i = 0; i < REUSE_N; i++) REQUIRE(reuse_p[i] = mapalloc_malloc(REUSE_SIZE));
+    char *lo = reuse_p[0], *hi = reuse_p[0] + 65536;
+    static int order[REUSE_PER_PAGE];
+    int n = 0;
+    for (int i = 1; i < REUSE_N; i++)
+        if (reuse_p[i] >= lo && reuse_p[i] < hi) order[n++] = i;
+    rng_t r = {99};
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)rng_range(&r, 0, (uint64_t)i), t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+    for (int i = 0; i < n; i++) mapalloc_free(reuse_p[order[i]]);
+    int up = 0, pairs = 0;
+    char *prev = NULL;
+    for (int i = 0; i < n; i++) {
+        char *q = mapalloc_malloc(REUSE_SIZE);
+        REQUIRE(q);
+        reuse_p[order[i]] = q;
+        if (q >= lo && q < hi) {
+            if (prev) { pairs++; up += q > prev; }
+            prev = q;
+        }
+    }
+    CHECKF(pairs > n / 2, "only %d of %d blocks came back from the first page", pairs + 1, n);
+    CHECKF(up >= pairs * 9 / 10, "%d of %d blocks followed the previous one upwards", up, pairs);
+    for (int i = 0; i < REUSE_N; i++) mapalloc_free(reuse_p[i]);
+    return NULL;
+}
+
+static void reused_page_hands_out_blocks_in_address_order(void) {
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, reuse_thread, NULL) == 0);
+    REQUIRE(pthread_join(t, NULL) == 0);
+}
+
 /* ------------------------------------------------------------------------- */
 
 #define PROMISES(X)                                               \
@@ -695,7 +743,8 @@ static void fresh_heap_blocks_come_in_address_order(void) {
     X(statistics_count_live_blocks)                               \
     X(check_heap_counts_live_blocks)                              \
     X(trim_returns_free_memory_to_the_kernel)                      \
-    X(fresh_heap_blocks_come_in_address_order)
+    X(fresh_heap_blocks_come_in_address_order)                     \
+    X(reused_page_hands_out_blocks_in_address_order)
 
 struct promise { const char *name; void (*fn)(void); };
 #define ENTRY(name) {#name, name},

@@ -12,6 +12,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <string.h>
 
 /* Carve at most this many bytes of new blocks at a time. */
 #define EXTEND_BYTES (4 * OS_PAGE)
@@ -329,6 +330,41 @@ static void *page_pop(page_t *pg) {
     return b;
 }
 
+/* Relink pg's free list in address order. A page taken up again after
+ * frees has its free blocks in the order they were freed, scattered over
+ * the page; handed out in that order, objects built one after another land
+ * far apart. In address order they lie as close as the holes allow, as a
+ * lowest-address-first allocator (jemalloc) places them: python3's pywork
+ * 0.92 -> 0.82 s (analysis.md §0000). Costs one pass over the free blocks,
+ * which the mallocs that follow touch anyway, and a 512-byte bitmap; also
+ * checks the list (a block twice or outside the page is corruption). Only
+ * the owner's own frees (page_alloc_block). */
+static void page_sort_free(page_t *pg) {
+    uint32_t cap = pg->capacity;
+    uint64_t bits[SLICE_SIZE / MIN_ALIGN / 64]; /* a one-slice page of 16-byte blocks */
+    size_t words = ((size_t)cap + 63) / 64;
+    if (words > sizeof bits / sizeof bits[0]) return;
+    memset(bits, 0, words * sizeof bits[0]);
+    uint32_t n = 0;
+    for (block_t *b = pg->free; b; b = block_next(b)) {
+        uint64_t i = page_block_index(pg, (uintptr_t)b, pg->start);
+        if (i >= cap || ++n > cap || (bits[i / 64] >> (i % 64) & 1))
+            fatal_bug(BUG_FREELIST_CORRUPT, b, pg->size_class, pg->block_size);
+        bits[i / 64] |= UINT64_C(1) << (i % 64);
+    }
+    block_t *prev = NULL;
+    uintptr_t key = free_key;
+    for (size_t w = words; w-- > 0;) {
+        for (uint64_t m = bits[w]; m; m &= ~(UINT64_C(1) << (63 - __builtin_clzll(m)))) {
+            size_t i = w * 64 + (size_t)(63 - __builtin_clzll(m));
+            block_t *b = (block_t *)(pg->start + (uintptr_t)i * pg->block_size);
+            b->next_enc = (uintptr_t)prev ^ key;
+            prev = b;
+        }
+    }
+    pg->free = prev;
+}
+
 /* The malloc slow path: find a page of class cls with a free block. */
 void *page_alloc_block(heap_t *h, unsigned cls) {
     if (unlikely(h == &empty_heap)) {
@@ -358,7 +394,12 @@ again:
         page_t *next, *fresh = NULL;
         for (page_t *pg = q->first; pg; pg = next) {
             next = pg->next;
-            if (!pg->free) page_collect(pg);
+            /* Its own frees are sorted (secure mode keeps its random
+             * order); other threads' frees are taken as they come: they are
+             * cold here, and a walk over all of them at once cost
+             * bench/prodcons' producer 19% of its CPU time. */
+            if (pg->free && !opt_secure) page_sort_free(pg);
+            else if (!pg->free) page_collect(pg);
             if (pg->free) {
                 heap_set_current(h, cls, pg);
                 return page_pop(pg);
