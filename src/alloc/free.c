@@ -69,9 +69,10 @@ static bool held_by_caller(heap_t *h, page_t *pg, const block_t *b) {
     return h != &empty_heap && (foreign_contains(h, pg->size_class, b) || remote_batch_contains(h, b));
 }
 
-/* Exact double-free test for the owner: the page's lists, its class cache
- * and its remote batch (which held the block when the page was another
- * heap's, before heap_reclaim). */
+/* Exact double-free test for a caller that may read the page's lists (its
+ * owner, or the holder of an abandoned owner's lock): those lists, and the
+ * caller's class cache and remote batch (which held the block when the page
+ * was another heap's, before heap_reclaim). */
 static void check_not_free_owner(heap_t *h, page_t *pg, block_t *b) {
     if (held_by_caller(h, pg, b)) fatal_bug(BUG_DOUBLE_FREE, b, pg->size_class, pg->block_size);
     check_not_free(pg, b);
@@ -180,11 +181,7 @@ static void free_validated(page_t *pg, uint16_t tag, void *ptr) {
         /* Still abandoned, and still the region's owner: a running thread
          * may have taken the region (heap_reclaim, under this lock). */
         if (owner->state == HEAP_ABANDONED && LOAD_RELAXED(pg->region->heap) == owner) {
-            if (looks_free(p) && held_by_caller(h, pg, b)) {
-                pthread_mutex_unlock(&owner->adopt_lock);
-                fatal_bug(BUG_DOUBLE_FREE, ptr, pg->size_class, pg->block_size);
-            }
-            if (looks_free(p)) check_not_free(pg, b);
+            if (looks_free(p)) check_not_free_owner(h, pg, b);
             local_free(owner, pg, b);
             pthread_mutex_unlock(&owner->adopt_lock);
             return;

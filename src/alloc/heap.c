@@ -256,8 +256,8 @@ bool heap_reclaim(heap_t *h, unsigned cls) {
             region_t *r = region_take_for_class(x, h, cls, &any);
             if (r) {
                 for (unsigned i = 0; i < USABLE_SLICES; i++) {
-                    page_t *pg = r->slice_page[i];
-                    if (pg != &invalid_page && pg->slice_index == i) page_move(x, h, pg);
+                    page_t *pg = region_page_at(r, i);
+                    if (pg) page_move(x, h, pg);
                 }
                 moved = true;
             }

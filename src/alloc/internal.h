@@ -199,6 +199,12 @@ void region_free_page(heap_t *h, page_t *pg) INTERNAL;
 size_t region_purge(heap_t *h, bool force) INTERNAL;
 void region_release_all_empty(heap_t *h) INTERNAL;
 region_t *region_take_for_class(heap_t *from, heap_t *to, unsigned cls, bool *any) INTERNAL;
+/* The page that starts at slice i of r, or NULL (a free slice or a page's
+ * later slice). The owner's view, or under the owner's lock. */
+static inline page_t *region_page_at(const region_t *r, unsigned i) {
+    page_t *pg = r->slice_page[i];
+    return pg != &invalid_page && pg->slice_index == i ? pg : NULL;
+}
 void page_move(heap_t *from, heap_t *to, page_t *pg) INTERNAL;
 
 heap_t *heap_init_thread(void) INTERNAL;

@@ -256,21 +256,31 @@ void foreign_flush(heap_t *h) {
     }
 }
 
-static void page_to_full(heap_t *h, page_t *pg) {
-    unsigned cls = pg->size_class;
-    page_queue_remove(&h->queues[cls], pg);
-    if (h->class_page[cls] == pg) heap_clear_current(h, cls);
-    pg->flags |= PAGE_IN_FULL;
-    pg->check_start = pg->start + 1; /* frees to a full page take the slow path */
+/* The heap's full list (h->full, linked through next/prev). */
+static void full_push(heap_t *h, page_t *pg) {
     pg->next = h->full;
     pg->prev = NULL;
     if (h->full) h->full->prev = pg;
     h->full = pg;
 }
 
-void page_unfull(heap_t *h, page_t *pg) {
+static void full_remove(heap_t *h, page_t *pg) {
     if (pg->prev) pg->prev->next = pg->next; else h->full = pg->next;
     if (pg->next) pg->next->prev = pg->prev;
+    pg->next = pg->prev = NULL;
+}
+
+static void page_to_full(heap_t *h, page_t *pg) {
+    unsigned cls = pg->size_class;
+    page_queue_remove(&h->queues[cls], pg);
+    if (h->class_page[cls] == pg) heap_clear_current(h, cls);
+    pg->flags |= PAGE_IN_FULL;
+    pg->check_start = pg->start + 1; /* frees to a full page take the slow path */
+    full_push(h, pg);
+}
+
+void page_unfull(heap_t *h, page_t *pg) {
+    full_remove(h, pg);
     pg->flags &= (uint8_t)~PAGE_IN_FULL;
     pg->check_start = pg->start + (opt_secure ? 1 : 0);
     page_queue_push_back(&h->queues[pg->size_class], pg);
@@ -283,12 +293,8 @@ void page_unfull(heap_t *h, page_t *pg) {
 void page_move(heap_t *from, heap_t *to, page_t *pg) {
     unsigned cls = pg->size_class;
     if (pg->flags & PAGE_IN_FULL) {
-        if (pg->prev) pg->prev->next = pg->next; else from->full = pg->next;
-        if (pg->next) pg->next->prev = pg->prev;
-        pg->next = to->full;
-        pg->prev = NULL;
-        if (to->full) to->full->prev = pg;
-        to->full = pg;
+        full_remove(from, pg);
+        full_push(to, pg);
         return;
     }
     page_queue_remove(&from->queues[cls], pg);
@@ -303,13 +309,8 @@ void page_move(heap_t *from, heap_t *to, page_t *pg) {
 void page_empty(heap_t *h, page_t *pg) {
     unsigned cls = pg->size_class;
     if (h->class_page[cls] == pg) return;
-    if (pg->flags & PAGE_IN_FULL) {
-        if (pg->prev) pg->prev->next = pg->next; else h->full = pg->next;
-        if (pg->next) pg->next->prev = pg->prev;
-        pg->next = pg->prev = NULL;
-    } else {
-        page_queue_remove(&h->queues[cls], pg);
-    }
+    if (pg->flags & PAGE_IN_FULL) full_remove(h, pg);
+    else page_queue_remove(&h->queues[cls], pg);
     region_free_page(h, pg);
 }
 
@@ -398,8 +399,8 @@ again:
              * order); other threads' frees are taken as they come: they are
              * cold here, and a walk over all of them at once cost
              * bench/prodcons' producer 19% of its CPU time. */
-            if (pg->free && !opt_secure) page_sort_free(pg);
-            else if (!pg->free) page_collect(pg);
+            if (!pg->free) page_collect(pg);
+            else if (!opt_secure) page_sort_free(pg);
             if (pg->free) {
                 heap_set_current(h, cls, pg);
                 return page_pop(pg);

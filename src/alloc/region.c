@@ -70,6 +70,20 @@ static void *region_hint(heap_t *h) {
 #endif
 }
 
+/* Link r into h's region list, or take it out (regions_lock held). */
+static void region_link(heap_t *h, region_t *r) {
+    r->prev = NULL;
+    r->next = h->regions;
+    if (h->regions) h->regions->prev = r;
+    h->regions = r;
+}
+
+static void region_unlink(heap_t *h, region_t *r) {
+    if (h->cached_region == r) { h->cached_base = NO_REGION; h->cached_region = NULL; }
+    if (r->prev) r->prev->next = r->next; else h->regions = r->next;
+    if (r->next) r->next->prev = r->prev;
+}
+
 static region_t *region_new(heap_t *h) {
     if (!stat_commit_allowed(REGION_SIZE)) { errno = ENOMEM; return NULL; } /* memory_limit */
     uint8_t *base = os_map_aligned(REGION_SIZE, REGION_SIZE, region_hint(h), OS_REASON_REGION);
@@ -93,10 +107,7 @@ static region_t *region_new(heap_t *h) {
         return NULL;
     }
     regions_lock();
-    r->next = h->regions;
-    r->prev = NULL;
-    if (h->regions) h->regions->prev = r;
-    h->regions = r;
+    region_link(h, r);
     regions_unlock();
     atomic_fetch_add(&stat_regions, 1);
     atomic_fetch_add(&stat_reserved, REGION_SIZE);
@@ -105,10 +116,8 @@ static region_t *region_new(heap_t *h) {
 }
 
 static void region_unmap(heap_t *h, region_t *r) {
-    if (h->cached_region == r) { h->cached_base = NO_REGION; h->cached_region = NULL; }
     regions_lock();
-    if (r->prev) r->prev->next = r->next; else h->regions = r->next;
-    if (r->next) r->next->prev = r->prev;
+    region_unlink(h, r);
     uintptr_t base = r->base;
     size_t dirty = (size_t)__builtin_popcountll(r->dirty_slices) * SLICE_SIZE;
     region_map_set(base, TAG_NONE);
@@ -124,8 +133,8 @@ static void region_unmap(heap_t *h, region_t *r) {
 static size_t region_room_for_class(const region_t *r, unsigned cls) {
     size_t bytes = 0;
     for (unsigned i = 0; i < USABLE_SLICES; i++) {
-        const page_t *pg = r->slice_page[i];
-        if (pg == &invalid_page || pg->slice_index != i || pg->size_class != cls) continue;
+        const page_t *pg = region_page_at(r, i);
+        if (!pg || pg->size_class != cls) continue;
         uint32_t pending = atomic_load_explicit(&pg->thread_freed, memory_order_relaxed);
         uint32_t used = pg->used > pending ? pg->used - pending : 0;
         bytes += (size_t)(pg->reserved - used) * pg->block_size;
@@ -150,15 +159,9 @@ region_t *region_take_for_class(heap_t *from, heap_t *to, unsigned cls, bool *an
         if (room > best_room) { best = r; best_room = room; }
     }
     if (best) {
-        region_t *r = best;
-        if (from->cached_region == r) { from->cached_base = NO_REGION; from->cached_region = NULL; }
-        if (r->prev) r->prev->next = r->next; else from->regions = r->next;
-        if (r->next) r->next->prev = r->prev;
-        r->prev = NULL;
-        r->next = to->regions;
-        if (to->regions) to->regions->prev = r;
-        to->regions = r;
-        STORE_RELAXED(r->heap, to);
+        region_unlink(from, best);
+        region_link(to, best);
+        STORE_RELAXED(best->heap, to);
     }
     regions_unlock();
     if (best) region_map_set(best->base, to->tag);
