@@ -13,7 +13,6 @@
 #include <stdbool.h>
 #include <sys/mman.h>
 
-#define MiB ((size_t)1 << 20)
 
 /* Pages of [p, p+len) in memory now. */
 static size_t resident_pages(const void *p, size_t len) {
