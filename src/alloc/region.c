@@ -59,14 +59,18 @@ static void *region_hint(heap_t *h) {
     (void)h;
     return NULL; /* sanitizers own fixed parts of the address space */
 #else
-    /* A heap's first region goes to a random 4 MiB slot between 32 and 96 TiB,
-     * drawn from the secret and the heap: where the heap lives is not
-     * predictable from the program's other addresses. If the slot is taken,
-     * os_map_aligned lets the kernel choose. */
+    /* A heap's first region goes to a random 4 MiB slot of an 8 GiB window,
+     * and the window to a random place between 32 and 96 TiB, both drawn from
+     * the secret: where a heap lives is not predictable from the program's
+     * other addresses. One window for all heaps keeps their entries of the
+     * region map in one first-level word and one 4 KiB page of one leaf: a
+     * window per heap cost every thread two more resident pages (8 KiB).
+     * If the slot is taken, os_map_aligned lets the kernel choose. */
     uint64_t r = process_secret[2] ^ ((uint64_t)h->tag * UINT64_C(0xD1B54A32D192ED03));
-    r ^= r >> 29;
-    uintptr_t lo = (uintptr_t)32 << 40, span = (uintptr_t)64 << 40;
-    return (void *)(lo + ((uintptr_t)r % (span >> REGION_SHIFT) << REGION_SHIFT));
+    r ^= r >> 29; /* the slot: bits 0-39 of the secret, mixed with the tag */
+    uintptr_t lo = (uintptr_t)32 << 40, span = (uintptr_t)64 << 40, window = (uintptr_t)8 << 30;
+    uintptr_t base = lo + (uintptr_t)((process_secret[2] >> 40) % (span / window)) * window;
+    return (void *)(base + ((uintptr_t)r % (window >> REGION_SHIFT) << REGION_SHIFT));
 #endif
 }
 
