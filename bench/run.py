@@ -815,7 +815,7 @@ def main():
     ap.add_argument("--alloc", help="comma-separated subset of " + ",".join(ALLOC_ORDER) +
                     ", or the variants " + ",".join(VARIANT_ENV))
     ap.add_argument("--workload", help="comma-separated subset of " + ",".join(w.name for w in WORKLOADS))
-    ap.add_argument("--reps", type=int, help="repetitions (default 5, --quick 3)")
+    ap.add_argument("--reps", type=int, help="repetitions (default 7, --quick 3)")
     ap.add_argument("--threads", type=int, default=2, help="threads per workload (default 2)")
     ap.add_argument("--scale", type=float, help="work multiplier (default 1, --quick 0.5)")
     ap.add_argument("--callgrind", action="store_true", default=None,
@@ -837,7 +837,7 @@ def main():
     ctx.tiny = args.smoke
     ctx.threads = args.threads
     ctx.scale = args.scale if args.scale else (0.5 if args.quick else 1.0)
-    ctx.reps = 1 if args.smoke else (args.reps or (3 if args.quick else 5))
+    ctx.reps = 1 if args.smoke else (args.reps or (3 if args.quick else 7))
     ctx.timeout = min(args.timeout, 60.0) if args.smoke else args.timeout
     ctx.out = os.path.abspath(args.out)
     ctx.tmp = os.path.join(ctx.out, "tmp")
