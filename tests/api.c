@@ -665,9 +665,13 @@ static void fresh_heap_blocks_come_in_address_order(void) {
 /* Every heap's first region lies in one 8 GiB window between 32 and 96 TiB
  * (region.c region_hint), so that the heaps' entries of the region map share
  * one page: a window per heap cost each thread 8 KiB more resident memory.
- * A slot another heap took already sends a region elsewhere, so the test
- * asks this of all but two of eight heaps. Sanitizer builds let the kernel
- * place every region. */
+ * The window is drawn from the process's secret: three runs of this test
+ * binary must not all use the same one (a false alarm needs two repeats of
+ * 1 in 8192). A slot another heap took already sends a region elsewhere, so
+ * the test asks for the window of all but two of eight heaps. Nor may the
+ * heaps' slots relative to each other repeat: they are keyed by the secret
+ * too, so one heap's address does not tell the others'. Sanitizer
+ * builds let the kernel place every region. */
 #if defined(__has_feature)
 #if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
 #define API_UNDER_SANITIZER 1
@@ -676,7 +680,9 @@ static void fresh_heap_blocks_come_in_address_order(void) {
 #if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
 #define API_UNDER_SANITIZER 1
 #endif
-static void heaps_share_one_placement_window(void) {
+/* The 8 GiB window most of eight fresh heaps' first blocks lie in; *count:
+ * how many do; *pattern: the heaps' 4 MiB slots relative to the first one's. */
+static uintptr_t placement_window(int *count, uint64_t *pattern) {
     enum { N = 8 };
     mapalloc_heap *h[N];
     uintptr_t p[N];
@@ -686,22 +692,60 @@ static void heaps_share_one_placement_window(void) {
         REQUIRE(b);
         p[i] = (uintptr_t)b;
     }
-#ifndef API_UNDER_SANITIZER
-    int best = 0;
     uintptr_t window = 0;
+    *count = 0;
     for (int i = 0; i < N; i++) {
         int same = 0;
         for (int j = 0; j < N; j++) same += p[j] >> 33 == p[i] >> 33;
-        if (same > best) { best = same; window = p[i] >> 33 << 33; }
+        if (same > *count) { *count = same; window = p[i] >> 33 << 33; }
     }
-    CHECKF(best >= N - 2, "only %d of %d heaps in one 8 GiB window", best, N);
-    CHECKF(window >= (uintptr_t)32 << 40 && window < (uintptr_t)96 << 40, "window at %#lx, not in 32..96 TiB",
-           (unsigned long)window);
-#endif
+    *pattern = 0;
+    for (int i = 1; i < N; i++) *pattern = *pattern * 2048 + (((p[i] ^ p[0]) >> 22) & 2047);
     for (int i = 0; i < N; i++) {
         mapalloc_heap_free(h[i], (void *)p[i]);
         mapalloc_heap_destroy(h[i]);
     }
+    return window;
+}
+
+static void heaps_share_one_placement_window(void) {
+    int count;
+    uint64_t pattern;
+    uintptr_t window = placement_window(&count, &pattern);
+    if (getenv("API_PRINT_WINDOW")) { /* a child run, below */
+        printf("window %#lx %#llx\n", (unsigned long)window, (unsigned long long)pattern);
+        return;
+    }
+#ifdef API_UNDER_SANITIZER
+    (void)window;
+    printf("(sanitizer build: regions are placed by the kernel; nothing to check)\n");
+#else
+    CHECKF(count >= 6, "only %d of 8 heaps in one 8 GiB window", count);
+    CHECKF(window >= (uintptr_t)32 << 40 && window < (uintptr_t)96 << 40, "window at %#lx, not in 32..96 TiB",
+           (unsigned long)window);
+    char exe[PATH_MAX], cmd[PATH_MAX + 128];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    REQUIRE(len > 0);
+    exe[len] = '\0';
+    snprintf(cmd, sizeof cmd, "API_PRINT_WINDOW=1 '%s' heaps_share_one_placement_window", exe);
+    unsigned long seen[3];
+    unsigned long long layout[3];
+    for (int run = 0; run < 3; run++) {
+        FILE *f = popen(cmd, "r");
+        REQUIRE(f);
+        char line[256];
+        seen[run] = 0;
+        layout[run] = 0;
+        while (fgets(line, sizeof line, f)) sscanf(line, "window %lx %llx", &seen[run], &layout[run]);
+        CHECKF(pclose(f) == 0, "child run %d failed", run);
+        CHECKF(seen[run] != 0, "child run %d printed no window", run);
+    }
+    CHECKF(seen[0] != seen[1] || seen[1] != seen[2], "three processes all placed their heaps at %#lx", seen[0]);
+    /* Nor the heaps' places relative to each other: one heap's address
+     * must not tell where the others are. */
+    CHECKF(layout[0] != layout[1] || layout[1] != layout[2], "three processes laid their heaps out alike (%#llx)",
+           layout[0]);
+#endif
 }
 
 /* A page taken up again after frees hands its free blocks out in address

@@ -65,9 +65,13 @@ static void *region_hint(heap_t *h) {
      * other addresses. One window for all heaps keeps their entries of the
      * region map in one first-level word and one 4 KiB page of one leaf: a
      * window per heap cost every thread two more resident pages (8 KiB).
+     * The slot is a mixed hash of the tag keyed by the secret, so one heap's
+     * address tells the window but not where the other heaps are in it.
      * If the slot is taken, os_map_aligned lets the kernel choose. */
-    uint64_t r = process_secret[2] ^ ((uint64_t)h->tag * UINT64_C(0xD1B54A32D192ED03));
-    r ^= r >> 29; /* the slot: bits 0-39 of the secret, mixed with the tag */
+    uint64_t r = process_secret[2] ^ ((uint64_t)h->tag * UINT64_C(0x9E3779B97F4A7C15));
+    r = (r ^ (r >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+    r = (r ^ (r >> 27)) * UINT64_C(0x94D049BB133111EB);
+    r ^= (r >> 31) ^ (process_secret[2] >> 17);
     uintptr_t lo = (uintptr_t)32 << 40, span = (uintptr_t)64 << 40, window = (uintptr_t)8 << 30;
     uintptr_t base = lo + (uintptr_t)((process_secret[2] >> 40) % (span / window)) * window;
     return (void *)(base + ((uintptr_t)r % (window >> REGION_SHIFT) << REGION_SHIFT));
