@@ -269,8 +269,14 @@ bool heap_reclaim(heap_t *h, unsigned cls) {
     return moved;
 }
 
-/* In a fork child only the forking thread exists: every other heap is
- * abandoned (its blocks stay valid and can be freed by the child). */
+/* In a fork child only the forking thread exists. Every other thread's heap,
+ * and every abandoned one, becomes HEAP_FORKED: its blocks stay valid and
+ * the child can free them, but nothing adopts, reclaims or collects it.
+ * Adopting them (as this did until the fault showed) let a child's thread
+ * flush a remote batch that its dead owner had pushed already but not yet
+ * cleared when the fork came: the same blocks pushed twice made a cycle in
+ * a page's thread_free, and the child spun in page_collect
+ * (trap.fork_while_threads_allocate, about 1 run in 30 under load). */
 void heaps_fork_child(void) {
     pthread_mutex_init(&heaps_mutex, NULL);
     heap_t *me = tls_heap;
@@ -278,11 +284,10 @@ void heaps_fork_child(void) {
     for (heap_t *h = all_heaps; h; h = h->next_all) {
         pthread_mutex_init(&h->adopt_lock, NULL);
         if (h == me) continue;
-        h->state = HEAP_ABANDONED;
-        h->next_abandoned = abandoned;
-        STORE_RELAXED(abandoned, h);
+        if (h->state == HEAP_ACTIVE || h->state == HEAP_ABANDONED) h->state = HEAP_FORKED;
+        h->next_abandoned = NULL;
     }
-    STORE_RELAXED(nothing_to_reclaim, false);
+    STORE_RELAXED(nothing_to_reclaim, true);
 }
 
 size_t heaps_count(void) INTERNAL;

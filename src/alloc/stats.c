@@ -53,7 +53,7 @@ bool stat_commit_allowed(size_t bytes) {
 
 struct heap_figures {
     unsigned tag;
-    bool abandoned;
+    const char *state;           /* "active", "abandoned" or "forked" */
     size_t regions, pages, page_bytes, dirty_bytes;
     size_t blocks, bytes;        /* live blocks of this heap's pages */
     size_t foreign_cached;       /* other heaps' free blocks held in its foreign cache */
@@ -83,7 +83,8 @@ static void walk_heap(heap_t *h, bool exact, struct mapalloc_class_stats *cls, s
                       struct heap_figures *hf, size_t *cls_free) {
     memset(hf, 0, sizeof *hf);
     hf->tag = h->tag;
-    hf->abandoned = atomic_load_explicit(&h->state, memory_order_relaxed) == HEAP_ABANDONED;
+    uint8_t st = atomic_load_explicit(&h->state, memory_order_relaxed);
+    hf->state = st == HEAP_ABANDONED ? "abandoned" : st == HEAP_FORKED ? "forked" : "active";
     for (region_t *r = h->regions; r; r = r->next) {
         hf->regions++;
         hf->dirty_bytes += (size_t)__builtin_popcountll(LOAD_RELAXED(r->dirty_slices)) * SLICE_SIZE;
@@ -270,7 +271,7 @@ MAPALLOC_EXPORT void mapalloc_stats_print(FILE *out) {
     for (size_t i = 0; i < s.heaps_shown; i++) {
         const struct heap_figures *h = &s.heaps[i];
         fprintf(out, "    %5u %9s %7zu %6zu %13zu %13zu %10zu %13zu %7zu\n", h->tag,
-                h->abandoned ? "abandoned" : "active", h->regions, h->pages, h->page_bytes, h->dirty_bytes,
+                h->state, h->regions, h->pages, h->page_bytes, h->dirty_bytes,
                 h->blocks, h->bytes, h->foreign_cached);
     }
     if (s.heaps_total > s.heaps_shown) fprintf(out, "    ... and %zu more heaps\n", s.heaps_total - s.heaps_shown);
@@ -332,7 +333,7 @@ MAPALLOC_EXPORT size_t mapalloc_stats_json(char *buf, size_t len) {
         const struct heap_figures *h = &s.heaps[i];
         emit(&k, "%s{\"tag\":%u,\"state\":\"%s\",\"regions\":%zu,\"pages\":%zu,\"page_bytes\":%zu,"
                  "\"dirty_bytes\":%zu,\"blocks\":%zu,\"bytes\":%zu,\"foreign_cached\":%zu}",
-             sep, h->tag, h->abandoned ? "abandoned" : "active", h->regions, h->pages, h->page_bytes,
+             sep, h->tag, h->state, h->regions, h->pages, h->page_bytes,
              h->dirty_bytes, h->blocks, h->bytes, h->foreign_cached);
         sep = ",";
     }

@@ -125,6 +125,13 @@ enum heap_state {
     HEAP_ABANDONED = 2,  /* its thread exited; the next new thread adopts it */
     HEAP_USER = 3,       /* a first-class heap (userheap.c): used under adopt_lock */
     HEAP_DESTROYED = 4,  /* a destroyed first-class heap, kept for reuse */
+    /* In a fork child, the heap of a thread that does not exist there (or an
+     * abandoned one). Another thread may have been halfway through changing
+     * it when the fork came: a list half-linked, a remote batch pushed but
+     * not yet cleared. So nothing walks or adopts it again: frees of its
+     * blocks go onto their page's thread_free (a push, nothing read), and its
+     * free memory is not reused by the child. */
+    HEAP_FORKED = 5,
 };
 
 #define NO_REGION ((uintptr_t)1 << 63)  /* a cached_base no user pointer matches */

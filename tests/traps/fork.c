@@ -3,7 +3,8 @@
  * parent's threads allocated before the fork, whose owners do not exist in
  * the child), starts a thread of its own, and exits 0. A child that hangs (an
  * allocator lock held across fork by a thread that does not exist in the
- * child) is killed by its alarm and fails the test. Half the forks come from
+ * child) is killed by its alarm and fails the test. The child also checks
+ * that the workers' heaps are retired (its exit status 11-13 says how not). Half the forks come from
  * a thread other than main, and every tenth child forks a grandchild.
  * Run with LD_PRELOAD=libmapalloc.so. Usage: fork [forks]
  */
@@ -11,6 +12,7 @@
 #include "../preload_check.h"
 #include "../testutil.h"
 
+#include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -91,6 +93,21 @@ static int child_main(int nested) {
         if (pattern_check(mine[i], (size_t)1 << (i % 21), (uint64_t)i) != (size_t)-1) return 5;
         free(mine[i]);
     }
+    /* The workers' heaps are retired in the child (HEAP_FORKED): a worker
+     * may have been halfway through changing its heap at the fork, so no
+     * thread of the child may adopt it (src/alloc/heap.c heaps_fork_child). */
+    size_t (*stats_json)(char *, size_t) = (size_t (*)(char *, size_t))dlsym(RTLD_DEFAULT, "mapalloc_stats_json");
+    if (!stats_json) return 11;
+    static char json[1 << 16];
+    if (stats_json(json, sizeof json) >= sizeof json) return 12;
+    int forked = 0, other = 0; /* other: active or abandoned */
+    for (const char *q = json; (q = strstr(q, "\"state\":\"")); q++) {
+        if (strncmp(q + 9, "forked", 6) == 0) forked++;
+        else other++;
+    }
+    /* Only the forking thread's heap is in use; the workers that have
+     * allocated (at least one by now) left theirs behind. */
+    if (forked < 1 || other > 1) return 13;
     /* A thread of the child's own. */
     pthread_t t;
     void *res;
