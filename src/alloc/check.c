@@ -77,6 +77,9 @@ MAPALLOC_EXPORT size_t mapalloc_check_heap(void) {
     size_t live = 0;
     heaps_lock();
     for (heap_t *h = heaps_first(); h; h = h->next_all) {
+        /* In a fork child, a heap its thread may have left halfway through
+         * an update (heap.c heaps_fork_child): neither checked nor counted. */
+        if (atomic_load(&h->state) == HEAP_FORKED) continue;
         bool locked = false;
         if (h != me && h->state == HEAP_ABANDONED && pthread_mutex_trylock(&h->adopt_lock) == 0) {
             locked = h->state == HEAP_ABANDONED;

@@ -8,6 +8,8 @@
  */
 #include "internal.h"
 
+#include <sched.h>
+
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
@@ -269,6 +271,38 @@ bool heap_reclaim(heap_t *h, unsigned cls) {
     return moved;
 }
 
+/* Before fork: heaps_lock, and the lock of every first-class heap, so that no
+ * other thread is halfway through an allocation or free in one when the
+ * child copies it (about 1 child in 100 of a program whose threads share one
+ * such heap crashed or hung). A thread may hold a first-class heap's lock
+ * and then wait for heaps_lock (page_alloc_block when memory runs out), so
+ * those locks are only tried: on a miss everything is let go and taken again.
+ * A lock still busy after many rounds (the forking thread itself inside a
+ * mapalloc_heap_walk callback) is left as it is. */
+void heaps_fork_prepare(void) {
+    for (int round = 0;; round++) {
+        heaps_lock();
+        heap_t *busy = NULL;
+        for (heap_t *h = all_heaps; h; h = h->next_all) {
+            h->fork_locked = false;
+            if (atomic_load(&h->state) != HEAP_USER) continue;
+            if (pthread_mutex_trylock(&h->adopt_lock) == 0) h->fork_locked = true;
+            else if (!busy) busy = h;
+        }
+        if (!busy || round >= 1000) return;
+        for (heap_t *h = all_heaps; h; h = h->next_all)
+            if (h->fork_locked) { h->fork_locked = false; pthread_mutex_unlock(&h->adopt_lock); }
+        heaps_unlock();
+        sched_yield();
+    }
+}
+
+void heaps_fork_parent(void) {
+    for (heap_t *h = all_heaps; h; h = h->next_all)
+        if (h->fork_locked) { h->fork_locked = false; pthread_mutex_unlock(&h->adopt_lock); }
+    heaps_unlock();
+}
+
 /* In a fork child only the forking thread exists. Every other thread's heap,
  * and every abandoned one, becomes HEAP_FORKED: its blocks stay valid and
  * the child can free them, but nothing adopts, reclaims or collects it.
@@ -283,9 +317,14 @@ void heaps_fork_child(void) {
     STORE_RELAXED(abandoned, NULL);
     for (heap_t *h = all_heaps; h; h = h->next_all) {
         pthread_mutex_init(&h->adopt_lock, NULL);
-        if (h == me) continue;
-        if (h->state == HEAP_ACTIVE || h->state == HEAP_ABANDONED) h->state = HEAP_FORKED;
+        h->fork_locked = false;
+        if (h == me || (h->state != HEAP_ACTIVE && h->state != HEAP_ABANDONED)) continue;
+        h->state = HEAP_FORKED;
         h->next_abandoned = NULL;
+        /* Never flushed now; it may even have been pushed already. */
+        h->batch_page = NULL;
+        h->batch_head = h->batch_tail = NULL;
+        h->batch_count = 0;
     }
     STORE_RELAXED(nothing_to_reclaim, true);
 }

@@ -26,14 +26,14 @@ void heap_key_create(void) INTERNAL;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void fork_prepare(void) {
-    heaps_lock();
+    heaps_fork_prepare();
     regions_lock();
     large_fork_prepare();
 }
 static void fork_parent(void) {
     large_fork_parent();
     regions_unlock();
-    heaps_unlock();
+    heaps_fork_parent();
 }
 static void fork_child(void) {
     purger_fork_child();

@@ -213,6 +213,8 @@ heap_t *heap_by_tag(uint16_t tag) INTERNAL;
 void heaps_lock(void) INTERNAL;
 void heaps_unlock(void) INTERNAL;
 heap_t *heaps_first(void) INTERNAL;
+void heaps_fork_prepare(void) INTERNAL;
+void heaps_fork_parent(void) INTERNAL;
 void heaps_fork_child(void) INTERNAL;
 void heap_collect_abandoned(bool force) INTERNAL;
 bool heap_reclaim(heap_t *h, unsigned cls) INTERNAL;

@@ -157,6 +157,7 @@ typedef struct heap_s {
     struct heap_s *next_all;          /* global list of heaps */
     struct heap_s *next_abandoned;
     pthread_mutex_t adopt_lock;       /* held by whoever collects an abandoned heap */
+    bool fork_locked;                 /* a first-class heap whose lock fork_prepare holds */
     /* Blocks this thread freed into one other heap's page, pushed onto that
      * page's thread_free together (one CAS for up to REMOTE_BATCH_MAX blocks
      * instead of one each): a producer/consumer pair stops fighting over the
