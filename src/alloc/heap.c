@@ -290,13 +290,13 @@ void heaps_fork_prepare(void) {
             else if (!busy) busy = h;
         }
         if (!busy || round >= 1000) return;
-        for (heap_t *h = all_heaps; h; h = h->next_all)
-            if (h->fork_locked) { h->fork_locked = false; pthread_mutex_unlock(&h->adopt_lock); }
-        heaps_unlock();
+        heaps_fork_parent();
         sched_yield();
     }
 }
 
+/* After fork in the parent (and between heaps_fork_prepare's rounds): let go
+ * of what heaps_fork_prepare took. */
 void heaps_fork_parent(void) {
     for (heap_t *h = all_heaps; h; h = h->next_all)
         if (h->fork_locked) { h->fork_locked = false; pthread_mutex_unlock(&h->adopt_lock); }
@@ -321,10 +321,7 @@ void heaps_fork_child(void) {
         if (h == me || (h->state != HEAP_ACTIVE && h->state != HEAP_ABANDONED)) continue;
         h->state = HEAP_FORKED;
         h->next_abandoned = NULL;
-        /* Never flushed now; it may even have been pushed already. */
-        h->batch_page = NULL;
-        h->batch_head = h->batch_tail = NULL;
-        h->batch_count = 0;
+        remote_batch_forget(h); /* never flushed now; it may even have been pushed already */
     }
     STORE_RELAXED(nothing_to_reclaim, true);
 }

@@ -152,6 +152,7 @@ uint64_t heap_random(heap_t *h) INTERNAL;   /* xorshift64 on the heap's state */
 void thread_free_push(page_t *pg, block_t *b) INTERNAL;
 void remote_batch_add(heap_t *h, page_t *pg, block_t *b) INTERNAL;
 void remote_batch_flush(heap_t *h) INTERNAL;
+void remote_batch_forget(heap_t *h) INTERNAL;
 bool remote_batch_contains(const heap_t *h, const block_t *b) INTERNAL;
 void heap_point_class(heap_t *h, unsigned cls, page_t *pg) INTERNAL;
 /* Keep b, a block this thread freed that does not go onto its class's current

@@ -101,6 +101,14 @@ void thread_free_push(page_t *pg, block_t *b) {
 
 /* ---- Batched frees into other heaps' pages (heap_t.batch_*) ---- */
 
+/* Empty h's batch without pushing it (its blocks were pushed already, or
+ * are given up: a fork child's dead heaps, heap.c). */
+void remote_batch_forget(heap_t *h) {
+    h->batch_page = NULL;
+    h->batch_head = h->batch_tail = NULL;
+    h->batch_count = 0;
+}
+
 void remote_batch_flush(heap_t *h) {
     page_t *pg = h->batch_page;
     if (!pg || !h->batch_count) { h->batch_page = NULL; return; }
@@ -110,9 +118,7 @@ void remote_batch_flush(heap_t *h) {
     } while (!atomic_compare_exchange_weak_explicit(&pg->thread_free, &old, (uintptr_t)h->batch_head,
                                                     memory_order_release, memory_order_relaxed));
     atomic_fetch_add_explicit(&pg->thread_freed, h->batch_count, memory_order_release);
-    h->batch_page = NULL;
-    h->batch_head = h->batch_tail = NULL;
-    h->batch_count = 0;
+    remote_batch_forget(h);
 }
 
 void remote_batch_add(heap_t *h, page_t *pg, block_t *b) {

@@ -71,7 +71,7 @@ static void *region_hint(heap_t *h) {
     uint64_t r = process_secret[2] ^ ((uint64_t)h->tag * UINT64_C(0x9E3779B97F4A7C15));
     r = (r ^ (r >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
     r = (r ^ (r >> 27)) * UINT64_C(0x94D049BB133111EB);
-    r ^= (r >> 31) ^ (process_secret[2] >> 17);
+    r ^= r >> 31;
     uintptr_t lo = (uintptr_t)32 << 40, span = (uintptr_t)64 << 40, window = (uintptr_t)8 << 30;
     uintptr_t base = lo + (uintptr_t)((process_secret[2] >> 40) % (span / window)) * window;
     return (void *)(base + ((uintptr_t)r % (window >> REGION_SHIFT) << REGION_SHIFT));
