@@ -128,6 +128,11 @@ struct mapalloc_class_stats {
  * another running thread they may be momentarily high by the frees other
  * threads are making into it at that instant, never low. */
 MAPALLOC_EXPORT size_t mapalloc_stats_classes(struct mapalloc_class_stats *out, size_t count);
+/* The medium blocks (requests above 4 KiB up to the large threshold, exact
+ * fit in 256-byte granules; option medium) as one entry: block_size is the
+ * granule (256), bytes the granules of the live blocks, pages the 1 MiB
+ * medium pages. Returns the live medium blocks; same exactness as above. */
+MAPALLOC_EXPORT size_t mapalloc_stats_medium(struct mapalloc_class_stats *out);
 /* Everything mapalloc_stats_print shows, as one JSON object in buf[len]
  * (terminated when len > 0); returns the length the whole text needs, as
  * snprintf does. Allocates nothing. Keys: "totals" (the fields of struct

@@ -4,6 +4,8 @@
  * of such a class is aligned): no block is ever handed out at an interior
  * address, which keeps interior-pointer detection exact. Larger alignments,
  * and sizes above the large threshold, get an aligned mapping of their own.
+ * Medium blocks (medium.c) are 256-byte aligned: they serve alignments up
+ * to that.
  * May call: alloc.c (malloc_inline), large.c.
  */
 #include "internal.h"
@@ -30,7 +32,11 @@ void *malloc_aligned_internal(size_t n, size_t align) {
     if (n > ((size_t)1 << 46)) { errno = ENOMEM; return NULL; }
     if (tls_heap == &empty_heap) process_init();
     if (opt_secure) return secure_malloc(tls_heap, n, align);
+    /* Medium blocks start on granule boundaries. */
+    if (align <= MEDIUM_GRANULE && n > MEDIUM_MIN && n <= opt_large_threshold && LOAD_RELAXED(opt_medium))
+        return medium_alloc(tls_heap, n);
     size_t bs = aligned_small_size(n, align);
+    if (bs > DIRECT_MAX) return malloc_class(tls_heap, bs); /* not medium: its blocks are not aligned to bs */
     if (bs) return malloc_inline(bs);
     return large_alloc(n, align, LARGE_ASIS);
 }

@@ -15,18 +15,23 @@ void *malloc_slow(heap_t *h, size_t n) {
     return page_alloc_block(h, size_class_of(n));
 }
 
+void *malloc_class(heap_t *h, size_t n) {
+    unsigned cls = size_class_of(n);
+    page_t *pg = h->class_page[cls];
+    block_t *b = pg->free;
+    if (unlikely(b == NULL)) return page_alloc_block(h, cls);
+    pg->free = block_next(b);
+    pg->used++;
+    b->free_mark = 0;
+    return b;
+}
+
 void *malloc_not_direct(heap_t *h, size_t n) {
     if (unlikely(h == &empty_heap)) process_init();
     if (unlikely(opt_secure)) return secure_malloc(h, n, 0);
     if (likely(n <= opt_large_threshold)) {
-        unsigned cls = size_class_of(n);
-        page_t *pg = h->class_page[cls];
-        block_t *b = pg->free;
-        if (unlikely(b == NULL)) return page_alloc_block(h, cls);
-        pg->free = block_next(b);
-        pg->used++;
-        b->free_mark = 0;
-        return b;
+        if (n > MEDIUM_MIN && LOAD_RELAXED(opt_medium)) return medium_alloc(h, n);
+        return malloc_class(h, n);
     }
     return large_alloc(n, 0, LARGE_ASIS);
 }
@@ -49,6 +54,7 @@ size_t small_usable_size(const void *ptr) {
     if (region_tag_of(p) == TAG_NONE) return NOT_SMALL;
     page_t *pg = region_of(p)->slice_page[(p >> SLICE_SHIFT) & (SLICES_PER_REGION - 1)];
     if (pg == &invalid_page) return NOT_SMALL;
+    if (page_is_medium(pg)) return medium_usable_size(pg, p);
     uint64_t i = page_block_index(pg, p, pg->start);
     if (i >= LOAD_RELAXED(pg->capacity)) return NOT_SMALL;
     if (small_block_is_free(pg, p)) return SIZE_MAX; /* freed: callers report it */
@@ -80,6 +86,13 @@ MAPALLOC_EXPORT void *mapalloc_realloc(void *p, size_t n) {
     size_t old = small_usable_size(p);
     if (old == SIZE_MAX) fatal_bug(BUG_INVALID_REALLOC, p, -1, 0);
     if (old != NOT_SMALL) {
+        /* A medium block gives its tail to the free granules after it, or
+         * grows into them. */
+        if (n > MEDIUM_MIN && n <= opt_large_threshold && !opt_secure) {
+            uint16_t tag;
+            page_t *pg = small_page_of((uintptr_t)p, &tag);
+            if (page_is_medium(pg) && medium_resize(pg, p, n)) return p;
+        }
         /* Stay in the block while the new size still belongs to its class or
          * shrinks by less than half (secure mode: the canary starts at the
          * request's end, so only the same size stays). */

@@ -145,6 +145,7 @@ static void free_slow_inner(void *ptr) {
         if (tag == TAG_NONE && large_contains(ptr)) fatal_bug(BUG_INTERIOR_FREE, ptr, -1, 0);
         fatal_bug(BUG_INVALID_FREE, ptr, -1, 0);
     }
+    if (page_is_medium(pg)) { medium_free(pg, tag, ptr); return; }
     uint64_t idx = page_block_index(pg, p, pg->start);
     if (idx >= pg->reserved) fatal_bug(BUG_INTERIOR_FREE, ptr, pg->size_class, pg->block_size);
     if (idx >= LOAD_RELAXED(pg->capacity)) fatal_bug(BUG_INVALID_FREE, ptr, pg->size_class, pg->block_size);

@@ -103,6 +103,8 @@ heap_t *heap_new_user(void) {
         h->next_abandoned = NULL;
         memset(h->queues, 0, sizeof h->queues);
         memset(h->foreign, 0, sizeof h->foreign);
+        memset(&h->medium, 0, sizeof h->medium);
+        memset(&h->medium_full, 0, sizeof h->medium_full);
         h->full = NULL;
         h->regions = NULL;
         h->quarantine_count = 0;
@@ -174,6 +176,7 @@ static void heap_collect(heap_t *h, bool release_current) {
             }
         }
     }
+    medium_upkeep(h, release_current);
 }
 
 void heap_maintenance(heap_t *h, bool force) {

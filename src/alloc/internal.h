@@ -34,6 +34,7 @@ extern _Atomic(uint16_t *) region_map_l1[MAP_L1_COUNT] INTERNAL;
 /* Options (options are read once, at init). */
 extern size_t opt_large_threshold INTERNAL;      /* requests above go to large.c */
 extern bool opt_secure;                          /* secure mode (secure.c) */
+extern bool opt_medium INTERNAL;                 /* exact fit above 4 KiB (medium.c) */
 extern uint32_t opt_purge_delay_ms INTERNAL;     /* free pages kept this long before madvise */
 extern size_t opt_large_cache_bytes INTERNAL;    /* freed large mappings kept for reuse */
 extern uint32_t opt_large_cache_ms INTERNAL;
@@ -67,6 +68,8 @@ static inline uint64_t page_block_index(const page_t *pg, uintptr_t p, uintptr_t
 /* ---- Slow paths ---- */
 void *malloc_slow(heap_t *h, size_t n) INTERNAL COLD;
 void *malloc_not_direct(heap_t *h, size_t n) INTERNAL;
+/* From n's size class (n <= the large threshold; not secure mode). */
+void *malloc_class(heap_t *h, size_t n) INTERNAL;
 void free_slow(void *p) INTERNAL COLD;
 void free_suspect(heap_t *h, page_t *pg, block_t *b) INTERNAL COLD;
 void page_empty(heap_t *h, page_t *pg) INTERNAL COLD;
@@ -142,6 +145,7 @@ void *page_alloc_block(heap_t *h, unsigned cls) INTERNAL;
 void page_collect(page_t *pg) INTERNAL;
 void page_queue_remove(page_queue_t *q, page_t *pg) INTERNAL;
 void page_queue_push_front(page_queue_t *q, page_t *pg) INTERNAL;
+void page_queue_push_back(page_queue_t *q, page_t *pg) INTERNAL;
 void heap_set_current(heap_t *h, unsigned cls, page_t *pg) INTERNAL;
 /* The class's next queued page becomes current, or empty_page. */
 void heap_clear_current(heap_t *h, unsigned cls) INTERNAL;
@@ -219,6 +223,25 @@ void heaps_fork_parent(void) INTERNAL;
 void heaps_fork_child(void) INTERNAL;
 void heap_collect_abandoned(bool force) INTERNAL;
 bool heap_reclaim(heap_t *h, unsigned cls) INTERNAL;
+
+/* ---- Medium blocks (medium.c) ---- */
+static inline bool page_is_medium(const page_t *pg) {
+    return LOAD_RELAXED(pg->size_class) == CLASS_MEDIUM && LOAD_RELAXED(pg->block_size) == MEDIUM_GRANULE;
+}
+void *medium_alloc(heap_t *h, size_t n) INTERNAL;
+/* Free p, a pointer into medium page pg of the heap with this tag: any
+ * thread; names a pointer that starts no live block. */
+void medium_free(page_t *pg, uint16_t tag, void *p) INTERNAL;
+/* NOT_SMALL: p is inside a live block; SIZE_MAX: p is on free granules. */
+size_t medium_usable_size(const page_t *pg, uintptr_t p) INTERNAL;
+/* Resize live block p to n bytes in place (the owning thread only, n medium). */
+bool medium_resize(page_t *pg, void *p, size_t n) INTERNAL;
+/* Take in other threads' frees, release empty pages (force), purge free runs. */
+void medium_upkeep(heap_t *h, bool force) INTERNAL;
+void medium_page_move(heap_t *from, heap_t *to, page_t *pg) INTERNAL;
+size_t medium_walk(page_t *pg, int (*visit)(void *, size_t, void *), void *arg, bool *stop) INTERNAL;
+/* Live blocks of pg (and their granules); lists: check its invariants too. */
+size_t medium_count(const page_t *pg, size_t *granules, bool lists) INTERNAL;
 
 /* ---- Large blocks (large.c) ---- */
 /* How large_alloc fills the block: as it comes, zeroed, or zeroed for calloc

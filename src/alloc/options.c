@@ -29,6 +29,7 @@ size_t opt_memory_limit;
 size_t opt_calloc_populate = (size_t)16 << 20;
 bool opt_background_purge;
 int opt_event_fd = -1;
+bool opt_medium = true;
 
 enum option_source { SOURCE_DEFAULT, SOURCE_OPTIONS_VAR, SOURCE_ENV, SOURCE_PROGRAM };
 static const char *const source_names[] = {"default", "MAPALLOC_OPTIONS", "environment", "mapalloc_option_set"};
@@ -59,6 +60,7 @@ static void publish(int id) {
     case OPTION_CALLOC_POPULATE: STORE_RELAXED(opt_calloc_populate, (size_t)v); break;
     case OPTION_BACKGROUND_PURGE: STORE_RELAXED(opt_background_purge, v != 0); break;
     case OPTION_EVENT_FD: STORE_RELAXED(opt_event_fd, (int)v); break;
+    case OPTION_MEDIUM: STORE_RELAXED(opt_medium, v != 0); break;
     case OPTION_COUNT: break;
     }
 }

@@ -61,7 +61,9 @@ enum option_when {
     X(BACKGROUND_PURGE, background_purge, OPTION_BOOL, 0, 0, 1, OPTION_AT_INIT,                           \
       "a background thread gives back idle threads' free pages after purge_delay_ms")                  \
     X(EVENT_FD, event_fd, OPTION_INT, -1, -1, 65535, OPTION_AT_INIT,                                      \
-      "write one line per system call the allocator makes to this fd (mapwatch sets it); -1 = off")
+      "write one line per system call the allocator makes to this fd (mapwatch sets it); -1 = off")     \
+    X(MEDIUM, medium, OPTION_BOOL, 1, 0, 1, OPTION_ANY_TIME,                                              \
+      "requests above 4 KiB up to large_threshold get an exact fit in 256-byte granules (medium.c); 0 = size classes (secure mode always uses classes)")
 
 enum option_id {
 #define OPTION_ENUM(ID, name, type, def, min, max, when, doc) OPTION_##ID,

@@ -179,7 +179,7 @@ void page_queue_push_front(page_queue_t *q, page_t *pg) {
     q->first = pg;
 }
 
-static void page_queue_push_back(page_queue_t *q, page_t *pg) {
+void page_queue_push_back(page_queue_t *q, page_t *pg) {
     pg->next = NULL;
     pg->prev = q->last;
     if (q->last) q->last->next = pg; else q->first = pg;
@@ -297,6 +297,7 @@ void page_unfull(heap_t *h, page_t *pg) {
  * page stays full, any other joins the back of its class queue, behind to's
  * own pages. Its pending cross-thread frees are taken in first. */
 void page_move(heap_t *from, heap_t *to, page_t *pg) {
+    if (page_is_medium(pg)) { medium_page_move(from, to, pg); return; }
     unsigned cls = pg->size_class;
     if (pg->flags & PAGE_IN_FULL) {
         full_remove(from, pg);

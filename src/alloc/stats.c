@@ -73,7 +73,8 @@ struct snapshot {
 static uint32_t pending_frees(const page_t *pg) {
     uint32_t n = 0;
     block_t *b = (block_t *)atomic_load_explicit(&((page_t *)pg)->thread_free, memory_order_acquire);
-    for (; b && n <= pg->capacity; b = block_next(b)) n++;
+    uint32_t bound = page_is_medium(pg) ? pg->reserved : pg->capacity;
+    for (; b && n <= bound; b = block_next(b)) n++;
     return n;
 }
 
@@ -91,6 +92,24 @@ static void walk_heap(heap_t *h, bool exact, struct mapalloc_class_stats *cls, s
         for (unsigned i = 0; i < USABLE_SLICES; i++) {
             page_t *pg = &r->pages[i];
             if (!LOAD_RELAXED(pg->slice_count) || LOAD_RELAXED(r->slice_page[i]) != pg) continue;
+            if (page_is_medium(pg)) {
+                /* cls[0]: the medium pages (exact fit, bytes in granules). */
+                size_t granules;
+                size_t blocks = medium_count(pg, &granules, false);
+                uint32_t pending = exact ? pending_frees(pg)
+                                         : atomic_load_explicit(&pg->thread_freed, memory_order_acquire);
+                blocks = blocks > pending ? blocks - pending : 0;
+                size_t span = (size_t)pg->slice_count * SLICE_SIZE;
+                cls[0].blocks += blocks;
+                cls[0].bytes += granules * MEDIUM_GRANULE;
+                cls[0].pages++;
+                cls[0].page_bytes += span;
+                hf->pages++;
+                hf->page_bytes += span;
+                hf->blocks += blocks;
+                hf->bytes += granules * MEDIUM_GRANULE;
+                continue;
+            }
             unsigned c = LOAD_RELAXED(pg->size_class);
             if (c == 0 || c >= CLASS_COUNT) continue; /* being set up by its owner */
             size_t used = LOAD_RELAXED(pg->used);
@@ -157,6 +176,11 @@ static void snapshot_take(struct snapshot *s, bool with_heaps) {
 
     struct mapalloc_stats *t = &s->totals;
     memset(t, 0, sizeof *t);
+    struct mapalloc_class_stats *m = &s->cls[0];
+    m->block_size = MEDIUM_GRANULE;
+    m->waste = m->page_bytes > m->bytes ? m->page_bytes - m->bytes : 0;
+    t->in_use += m->bytes;
+    t->in_use_blocks += m->blocks;
     for (unsigned c = 1; c < CLASS_COUNT; c++) {
         struct mapalloc_class_stats *k = &s->cls[c];
         k->block_size = class_size[c];
@@ -199,6 +223,13 @@ MAPALLOC_EXPORT size_t mapalloc_stats_classes(struct mapalloc_class_stats *out, 
     snapshot_take(&s, false);
     for (size_t i = 0; i < count && i + 1 < CLASS_COUNT; i++) out[i] = s.cls[i + 1];
     return CLASS_COUNT - 1;
+}
+
+MAPALLOC_EXPORT size_t mapalloc_stats_medium(struct mapalloc_class_stats *out) {
+    struct snapshot s;
+    snapshot_take(&s, false);
+    if (out) *out = s.cls[0];
+    return s.cls[0].blocks;
 }
 
 /* ---- Huge pages ---- */
@@ -260,6 +291,13 @@ MAPALLOC_EXPORT void mapalloc_stats_print(FILE *out) {
         fprintf(out, "    %5u %7zu %10zu %13zu %6zu %13zu %13zu %4u.%u\n", c, k->block_size, k->blocks,
                 k->bytes, k->pages, k->page_bytes, k->waste, w / 10, w % 10);
         blocks += k->blocks, bytes += k->bytes, pages += k->pages, page_bytes += k->page_bytes;
+    }
+    const struct mapalloc_class_stats *m = &s.cls[0];
+    if (m->pages || m->blocks) {
+        unsigned mw = percent_tenths(m->waste, m->page_bytes);
+        fprintf(out, "    %5s %7s %10zu %13zu %6zu %13zu %13zu %4u.%u\n", "med", "exact", m->blocks, m->bytes,
+                m->pages, m->page_bytes, m->waste, mw / 10, mw % 10);
+        blocks += m->blocks, bytes += m->bytes, pages += m->pages, page_bytes += m->page_bytes;
     }
     size_t waste = page_bytes > bytes ? page_bytes - bytes : 0;
     unsigned w = percent_tenths(waste, page_bytes);
@@ -327,7 +365,10 @@ MAPALLOC_EXPORT size_t mapalloc_stats_json(char *buf, size_t len) {
              sep, c, cs->block_size, cs->blocks, cs->bytes, cs->pages, cs->page_bytes, cs->waste);
         sep = ",";
     }
-    emit(&k, "],\"heaps\":[");
+    const struct mapalloc_class_stats *m = &s.cls[0];
+    emit(&k, "],\"medium\":{\"blocks\":%zu,\"bytes\":%zu,\"pages\":%zu,\"page_bytes\":%zu,\"waste\":%zu}",
+         m->blocks, m->bytes, m->pages, m->page_bytes, m->waste);
+    emit(&k, ",\"heaps\":[");
     sep = "";
     for (size_t i = 0; i < s.heaps_shown; i++) {
         const struct heap_figures *h = &s.heaps[i];

@@ -12,6 +12,12 @@
  *           described by a page_t in its region's metadata (out of band).
  *   block   a user allocation in a page; a free block's first word holds the
  *           next free block XOR a per-process secret (free_key).
+ *   medium  a page of MEDIUM_SLICES slices holding blocks of any size from
+ *           4 KiB to the large threshold, each a run of 256-byte granules
+ *           (medium.c): exact fit, so a block's end and the next block's
+ *           start share an OS page. Its layout lives in the region's granule
+ *           bitmaps (out of band): medium_start and medium_end mark each
+ *           live block's first and last granule.
  *   large   a request above the large threshold: its own mapping
  *           [data | guard page], recorded in the large-block table (large.c).
  *
@@ -47,6 +53,14 @@
 #define SMALL_MAX ((size_t)128 << 10)         /* largest size class */
 #define CLASS_COUNT 49                        /* classes 1..48; 0 unused */
 #define PAGE_MIN_BLOCKS 8u                    /* a page of a big class holds at least this many */
+#define CLASS_MEDIUM 0u                       /* size_class of a medium page (block_size MEDIUM_GRANULE) */
+#define MEDIUM_GRANULE_SHIFT 8
+#define MEDIUM_GRANULE ((size_t)1 << MEDIUM_GRANULE_SHIFT)
+#define MEDIUM_MIN 4096u                      /* requests above this (up to the large threshold) are medium */
+#define MEDIUM_SLICES 16u                     /* a medium page: 1 MiB, 4096 granules */
+#define GRANULES_PER_SLICE (SLICE_SIZE / MEDIUM_GRANULE)
+#define MEDIUM_WORDS (USABLE_SLICES * GRANULES_PER_SLICE / 64)
+#define MEDIUM_DIRTY_WORDS ((USABLE_SLICES * SLICE_SIZE / OS_PAGE + 63) / 64)
 
 /* Region map: which heap owns the region containing an address. Two levels,
  * indexed by address >> REGION_SHIFT; user space is below 2^47. */
@@ -61,6 +75,8 @@ static_assert((SLICE_SIZE & (SLICE_SIZE - 1)) == 0, "slice size is a power of tw
 static_assert(SLICES_PER_REGION == 64, "slice bitmaps are one 64-bit word");
 static_assert(SMALL_MAX <= 16 * SLICE_SIZE, "largest class fits PAGE_MIN_BLOCKS in half a region");
 static_assert(DIRECT_MAX % MIN_ALIGN == 0, "direct table granularity");
+static_assert(GRANULES_PER_SLICE % 64 == 0, "a slice's granules are whole bitmap words");
+static_assert(MEDIUM_SLICES * SLICE_SIZE >= 8 * SMALL_MAX, "a medium page holds 8 of the largest medium blocks");
 
 /* A free block's first two words. Every block is at least 16 bytes. */
 typedef struct block_s {
@@ -72,6 +88,11 @@ enum page_flag {
     PAGE_IN_FULL = 1,      /* on the heap's full list, not in a class queue */
     PAGE_FOREIGN = 2,      /* a heap's cache of other heaps' blocks (heap_t.foreign) */
 };
+/* A medium page (medium.c) has size_class CLASS_MEDIUM and block_size
+ * MEDIUM_GRANULE; used counts granules in live blocks, reserved the page's
+ * granules, capacity stays 0 and check_start is start + 1, so that every
+ * free of its blocks takes the slow path. PAGE_IN_FULL: on the heap's
+ * medium_full list (no free run long enough for a medium block). */
 
 /* A page descriptor is three cache lines, split by who writes them: the
  * owner's malloc and free write line 0 on every call; every thread that frees
@@ -97,6 +118,11 @@ typedef struct page_s {
     uint8_t slice_count;      /* slices this page spans; 0 = descriptor unused */
     uint8_t slice_index;      /* first slice */
     struct region_s *region;
+    /* Medium pages only (owner): */
+    uint32_t medium_max_run;  /* an upper bound on the longest free run (granules) */
+    uint32_t medium_low;      /* a granule at or below the first free one: free or a block start */
+    uint32_t medium_freed;    /* granules freed since the page's free runs were last purged */
+    uint64_t medium_free_since_ms; /* when medium_freed became non-zero */
     /* --- line 2: written by other threads' frees --- */
     _Alignas(64) _Atomic(uintptr_t) thread_free; /* blocks freed by other threads (encoded list) */
     _Atomic(uint32_t) thread_freed; /* how many: incremented after each push, so it may lag the list */
@@ -114,7 +140,19 @@ typedef struct region_s {
     bool hugetlb_head;            /* slices 0..31 are one MAP_HUGETLB page: never purged (region.c) */
     page_t *slice_page[SLICES_PER_REGION]; /* slice -> its page, NULL when free */
     page_t pages[USABLE_SLICES];           /* descriptor for a page starting at slice i */
+    /* Medium pages' layout: bit g is granule g of the region (base + 256 g).
+     * A live block's first granule is set in medium_start and its last in
+     * medium_end, and no other bit of its run; free granules have neither.
+     * Written by the owner only; any thread may read a live block's bits
+     * (they do not change while it lives). Separate pages of metadata, so a
+     * region without medium pages never touches them. */
+    _Alignas(4096) uint64_t medium_start[MEDIUM_WORDS];
+    uint64_t medium_end[MEDIUM_WORDS];
+    /* Bit i: OS page i of the region may be resident (a medium page's pages
+     * start dirty; medium_purge clears what it gives back). */
+    uint64_t medium_dirty[MEDIUM_DIRTY_WORDS];
 } region_t;
+static_assert(META_OFFSET + sizeof(region_t) <= REGION_SIZE, "region metadata fits its slice");
 
 typedef struct page_queue_s {
     page_t *first, *last;
@@ -150,6 +188,8 @@ typedef struct heap_s {
     page_t *class_page[CLASS_COUNT];  /* current page of each class (queue head or empty_page) */
     page_queue_t queues[CLASS_COUNT];
     page_t *full;                     /* pages with no free block */
+    page_queue_t medium;              /* medium pages, in the order first-fit tries them */
+    page_queue_t medium_full;         /* medium pages with no run for a medium block */
     region_t *regions;
     uint64_t next_maintenance_ms;
     uint32_t slow_calls;

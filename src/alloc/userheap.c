@@ -27,8 +27,11 @@ static void unlock(heap_t *h) {
 static void *heap_alloc_locked(heap_t *h, size_t n, size_t align) {
     if (opt_secure) return secure_malloc(h, n, align);
     if (align > MIN_ALIGN) {
+        if (align <= MEDIUM_GRANULE && n > MEDIUM_MIN && n <= opt_large_threshold && LOAD_RELAXED(opt_medium))
+            return medium_alloc(h, n); /* granule-aligned */
         size_t bs = aligned_small_size(n, align);
         if (!bs) return large_alloc(n, align, LARGE_ASIS);
+        if (bs > DIRECT_MAX) return malloc_class(h, bs);
         n = bs;
     }
     return n <= DIRECT_MAX ? malloc_direct(h, n) : malloc_not_direct(h, n);
@@ -121,6 +124,12 @@ size_t heap_walk_blocks(heap_t *h, int (*visit)(void *, size_t, void *), void *a
         for (unsigned s = 0; s < USABLE_SLICES; s++) {
             page_t *pg = &r->pages[s];
             if (!pg->slice_count || r->slice_page[s] != pg) continue;
+            if (page_is_medium(pg)) {
+                bool stop = false;
+                live += medium_walk(pg, visit, arg, &stop);
+                if (stop) return live;
+                continue;
+            }
             uint32_t capacity = LOAD_RELAXED(pg->capacity);
             if (capacity > sizeof bits * 8) fatal_msg("heap walk: page capacity", pg);
             memset(bits, 0, (capacity + 7) / 8);

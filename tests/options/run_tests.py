@@ -51,10 +51,11 @@ GOOD = {
     "memory_limit": ("1g", "1073741824"),
     "background_purge": ("1", "1"),
     "event_fd": ("7", "7"),
+    "medium": ("off", "0"),
 }
 DEFAULTS = {
     "large_threshold": "131072", "purge_delay_ms": "100", "large_cache": "268435456", "large_cache_ms": "1000",
-    "secure": "0", "stats": "0", "verbose": "0", "huge_pages": "0", "large_thp": "0", "calloc_populate": "16777216", "hugetlb": "0", "memory_limit": "0", "background_purge": "0", "event_fd": "-1",
+    "secure": "0", "stats": "0", "verbose": "0", "huge_pages": "0", "large_thp": "0", "calloc_populate": "16777216", "hugetlb": "0", "memory_limit": "0", "background_purge": "0", "event_fd": "-1", "medium": "1",
 }
 # Bad values of each option (the warning's reason is checked loosely: the name and the format exactly).
 BAD = {
@@ -72,6 +73,7 @@ BAD = {
     "memory_limit": ["-1", "1p"],
     "background_purge": ["yes please"],
     "event_fd": ["x", "70000", "-2"],
+    "medium": ["2", "exact"],
 }
 
 failures = 0
@@ -215,15 +217,22 @@ def t_json_matches(args):
     if expect is None or doc is None:
         fail("no EXPECT/JSON lines in: %r" % r.stdout[:500])
         return
-    small = {k: v for k, v in expect.items() if k <= 131072}
+    # Blocks above 4 KiB are medium (exact fit): the test's groups of 5000
+    # and 100000 bytes.
+    small = {k: v for k, v in expect.items() if k <= 4096}
+    medium = {k: v for k, v in expect.items() if 4096 < k <= 131072}
     got = {c["block_size"]: c["blocks"] for c in doc["classes"] if c["blocks"]}
     if got != small:
         fail("JSON classes %r, expected %r" % (got, small))
+    m = doc["medium"]
+    if m["blocks"] != sum(medium.values()) or m["bytes"] != sum(k * v for k, v in medium.items()) or \
+            m["waste"] != m["page_bytes"] - m["bytes"] or m["pages"] < 1:
+        fail("JSON medium %r, expected %r" % (m, medium))
     for c in doc["classes"]:
         if c["bytes"] != c["blocks"] * c["block_size"] or c["waste"] != c["page_bytes"] - c["bytes"]:
             fail("inconsistent class entry %r" % c)
     t = doc["totals"]
-    if t["in_use_blocks"] != sum(small.values()) + t["large_blocks"]:
+    if t["in_use_blocks"] != sum(small.values()) + m["blocks"] + t["large_blocks"]:
         fail("totals %r disagree with classes %r" % (t, small))
     if not (t["reserved"] >= t["committed"] >= sum(c["page_bytes"] for c in doc["classes"])):
         fail("reserved >= committed >= page bytes does not hold: %r" % t)

@@ -118,7 +118,8 @@ static void *free_some(void *arg) {
     return NULL;
 }
 
-/* Every class's blocks must equal want[block size] (0 elsewhere). */
+/* Every class's blocks must equal want[block size] (0 elsewhere), and the
+ * medium entry's the blocks of groups requesting more than 4 KiB. */
 static void expect_classes(const char *when, const size_t *want_size, const size_t *want_blocks, size_t n) {
     struct mapalloc_class_stats cs[64];
     size_t classes = mapalloc_stats_classes(cs, 64);
@@ -127,7 +128,7 @@ static void expect_classes(const char *when, const size_t *want_size, const size
     for (size_t c = 0; c < classes; c++) {
         size_t want = 0;
         for (size_t g = 0; g < n; g++)
-            if (want_size[g] == cs[c].block_size) want += want_blocks[g];
+            if (want_size[g] == cs[c].block_size && groups[g].request <= 4096) want += want_blocks[g];
         CHECKF(cs[c].blocks == want, "%s: class of %zu-byte blocks has %zu live blocks, expected %zu", when,
                cs[c].block_size, cs[c].blocks, want);
         CHECK(cs[c].bytes == cs[c].blocks * cs[c].block_size);
@@ -136,9 +137,17 @@ static void expect_classes(const char *when, const size_t *want_size, const size
         if (c) CHECK(cs[c].block_size > cs[c - 1].block_size);
         total += cs[c].blocks;
     }
+    struct mapalloc_class_stats m;
+    size_t medium = mapalloc_stats_medium(&m), want_medium = 0, want_medium_bytes = 0;
+    for (size_t g = 0; g < n; g++)
+        if (groups[g].request > 4096) want_medium += want_blocks[g], want_medium_bytes += want_blocks[g] * want_size[g];
+    CHECKF(medium == want_medium && m.blocks == medium, "%s: %zu medium blocks, expected %zu", when, medium, want_medium);
+    CHECKF(m.bytes == want_medium_bytes, "%s: %zu medium bytes, expected %zu", when, m.bytes, want_medium_bytes);
+    CHECK(m.block_size == 256 && m.pages >= 1 && m.page_bytes == m.pages * (1u << 20) && m.waste == m.page_bytes - m.bytes);
+    total += medium;
     struct mapalloc_stats s;
     mapalloc_stats_get(&s);
-    CHECKF(s.in_use_blocks == total + s.large_blocks, "%s: totals say %zu blocks, classes %zu + %zu large", when,
+    CHECKF(s.in_use_blocks == total + s.large_blocks, "%s: totals say %zu blocks, classes and medium %zu + %zu large", when,
            s.in_use_blocks, total, s.large_blocks);
 }
 

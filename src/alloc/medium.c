@@ -1,0 +1,487 @@
+/* medium.c: blocks of 4 KiB to the large threshold (128 KiB), exact fit.
+ *
+ * Why: a size class above 4 KiB rounds a block up by 12% on average and
+ * starts every block of a page-multiple class on a page boundary, so a block
+ * whose program writes its start and its end touches two OS pages of its own.
+ * Here a block is a run of 256-byte granules placed first-fit in a 1 MiB
+ * medium page: its end and the next block's start share an OS page, as in
+ * glibc's heap (bench/memshape: 12 000 blocks of 4-64 KiB cost 1.93 OS pages
+ * each with classes, 1.06 here; analysis.md §00001).
+ *
+ * Layout (types.h): the region's medium_start and medium_end bitmaps mark
+ * each live block's first and last granule; nothing is written in the
+ * blocks but a freed block's two link words while it waits on its page's
+ * thread_free. So a block's size is found out of band, a free is validated
+ * against the bitmaps (a pointer that starts no live block is named, never
+ * trusted), and adjacent free runs coalesce by themselves.
+ *
+ * Ownership as for small pages: the owning heap (its thread, or whoever
+ * holds a first-class or abandoned heap's lock) allocates, frees and writes
+ * the bitmaps; another thread's free pushes the block onto the page's
+ * thread_free, which the owner takes in when it next looks at the page.
+ * A free run's whole OS pages are given back (MADV_DONTNEED) once they have
+ * been free for the purge delay.
+ *
+ * Invariants (check.c): within a medium page, start and end bits alternate
+ * (start <= end < next start); used == the granules of the live blocks;
+ * medium_max_run >= the longest free run; medium_low is a free granule or a
+ * block's first; a page is on medium_full iff PAGE_IN_FULL.
+ * May call: page.c (thread_free_push), region.c, heap.c, error.c.
+ */
+#include "internal.h"
+
+#include <errno.h>
+
+#define PAGE_GRANULES (MEDIUM_SLICES * GRANULES_PER_SLICE)
+#define MIN_RUN ((MEDIUM_MIN + MEDIUM_GRANULE) >> MEDIUM_GRANULE_SHIFT) /* the shortest medium block */
+/* Free runs are given back once this many granules have been freed. */
+#define PURGE_MIN_GRANULES (64u << 10 >> MEDIUM_GRANULE_SHIFT)
+
+static_assert(PAGE_GRANULES <= UINT16_MAX, "granule indices of a page fit the counters");
+
+/* ---- Bitmap helpers: granule indices are relative to the region's base ---- */
+
+static inline uint64_t word_at(const uint64_t *bm, uint32_t w) { return LOAD_RELAXED(bm[w]); }
+static inline bool bit_at(const uint64_t *bm, uint32_t i) { return (word_at(bm, i / 64) >> (i % 64)) & 1; }
+static inline void bit_set(uint64_t *bm, uint32_t i) { STORE_RELAXED(bm[i / 64], word_at(bm, i / 64) | UINT64_C(1) << (i % 64)); }
+static inline void bit_clear(uint64_t *bm, uint32_t i) { STORE_RELAXED(bm[i / 64], word_at(bm, i / 64) & ~(UINT64_C(1) << (i % 64))); }
+
+/* The first set bit in [i, hi), or hi. */
+static uint32_t next_bit(const uint64_t *bm, uint32_t i, uint32_t hi) {
+    if (i >= hi) return hi;
+    uint32_t w = i / 64;
+    uint64_t x = word_at(bm, w) & (~UINT64_C(0) << (i % 64));
+    while (!x) {
+        if (++w * 64 >= hi) return hi;
+        x = word_at(bm, w);
+    }
+    uint32_t r = w * 64 + (uint32_t)__builtin_ctzll(x);
+    return r < hi ? r : hi;
+}
+
+/* The last set bit in [lo, i], or lo - 1. */
+static uint32_t prev_bit(const uint64_t *bm, uint32_t i, uint32_t lo) {
+    if (i < lo || i == UINT32_MAX) return lo - 1;
+    uint32_t w = i / 64;
+    uint64_t x = word_at(bm, w) & (~UINT64_C(0) >> (63 - i % 64));
+    while (!x) {
+        if (w * 64 <= lo) return lo - 1;
+        x = word_at(bm, --w);
+    }
+    uint32_t r = w * 64 + 63 - (uint32_t)__builtin_clzll(x);
+    return r >= lo ? r : lo - 1;
+}
+
+static inline uint32_t page_lo(const page_t *pg) { return pg->slice_index * (uint32_t)GRANULES_PER_SLICE; }
+static inline uint32_t page_hi(const page_t *pg) { return page_lo(pg) + pg->slice_count * (uint32_t)GRANULES_PER_SLICE; }
+static inline uint32_t granule_of(const region_t *r, uintptr_t p) { return (uint32_t)((p - r->base) >> MEDIUM_GRANULE_SHIFT); }
+static inline uintptr_t granule_addr(const region_t *r, uint32_t g) { return r->base + ((uintptr_t)g << MEDIUM_GRANULE_SHIFT); }
+
+/* Mark region r's OS pages holding granules [a, b) dirty; returns how many
+ * were clean (purged, or never touched since their slice was). */
+static size_t dirty_mark(region_t *r, uint32_t a, uint32_t b) {
+    size_t fresh = 0;
+    for (uint32_t i = a >> 4, e = (b - 1) >> 4; i <= e; i++) {
+        if (bit_at(r->medium_dirty, i)) continue;
+        bit_set(r->medium_dirty, i);
+        fresh++;
+    }
+    return fresh;
+}
+
+/* ---- Queues ---- */
+
+static void to_full(heap_t *h, page_t *pg) {
+    page_queue_remove(&h->medium, pg);
+    page_queue_push_front(&h->medium_full, pg);
+    pg->flags |= PAGE_IN_FULL;
+}
+
+static void from_full(heap_t *h, page_t *pg) {
+    page_queue_remove(&h->medium_full, pg);
+    pg->flags &= (uint8_t)~PAGE_IN_FULL;
+    page_queue_push_back(&h->medium, pg); /* behind the pages first-fit tries now: older or fuller */
+}
+
+/* ---- Free ---- */
+
+/* The last granule of the live block starting at g (fatal when the bitmaps
+ * say there is none: they are out of band, so that is our bug or a wild
+ * write into the metadata). */
+static uint32_t block_last(const region_t *r, const page_t *pg, uint32_t g) {
+    uint32_t e = next_bit(r->medium_end, g, page_hi(pg));
+    if (e >= page_hi(pg) || next_bit(r->medium_start, g + 1, e + 1) <= e)
+        fatal_msg("medium page bitmaps corrupted", (const void *)granule_addr(r, g));
+    return e;
+}
+
+/* The start of the live block whose run holds granule g, or UINT32_MAX
+ * when g is free: the last start at or before g, unless an end lies between. */
+static uint32_t covering_start(const region_t *r, const page_t *pg, uint32_t g) {
+    uint32_t lo = page_lo(pg), s = prev_bit(r->medium_start, g, lo);
+    if (s == lo - 1) return UINT32_MAX;
+    if (s == g) return s;
+    return prev_bit(r->medium_end, g - 1, lo) + 1 <= s ? s : UINT32_MAX;
+}
+
+/* Why p, a pointer into medium page pg that starts no live block, cannot be
+ * freed: inside a live block, or on free granules (freed already). */
+static _Noreturn void bad_pointer(const region_t *r, const page_t *pg, uintptr_t p, enum heap_bug if_free) {
+    if (covering_start(r, pg, granule_of(r, p)) != UINT32_MAX) fatal_bug(BUG_INTERIOR_FREE, (const void *)p, -1, 0);
+    fatal_bug(if_free, (const void *)p, -1, 0);
+}
+
+/* Whether b sits on pg's thread_free (a free another thread made and the
+ * owner has not taken in yet). */
+static bool pending_contains(const page_t *pg, const block_t *b) {
+    uintptr_t lo = pg->start, hi = pg->start + (uintptr_t)pg->slice_count * SLICE_SIZE;
+    uint32_t steps = 0;
+    for (block_t *x = (block_t *)atomic_load_explicit(&((page_t *)pg)->thread_free, memory_order_acquire); x;
+         x = block_next(x)) {
+        if (x == b) return true;
+        if ((uintptr_t)x < lo || (uintptr_t)x >= hi || ++steps > PAGE_GRANULES / MIN_RUN)
+            fatal_bug(BUG_FREELIST_CORRUPT, x, -1, 0);
+    }
+    return false;
+}
+
+static void release_page(heap_t *h, page_t *pg);
+
+/* Free the live block at granule g of pg (owner, validated). True when that
+ * emptied pg and gave it back to its region: pg, and maybe the region's
+ * mapping, are gone (region_free_page may unmap an empty region). */
+static bool free_run(heap_t *h, page_t *pg, uint32_t g) {
+    region_t *r = pg->region;
+    uint32_t e = block_last(r, pg, g), lo = page_lo(pg), hi = page_hi(pg);
+    bit_clear(r->medium_start, g);
+    bit_clear(r->medium_end, e);
+    uint32_t len = e - g + 1;
+    pg->used -= len;
+    if (g - lo < pg->medium_low) pg->medium_low = g - lo;
+    /* The free run the block joins: from after the previous block's end to
+     * the next block's start. */
+    uint32_t run = next_bit(r->medium_start, e + 1, hi) - (prev_bit(r->medium_end, g - 1, lo) + 1);
+    if (run > pg->medium_max_run) pg->medium_max_run = run;
+    if (pg->medium_freed == 0) pg->medium_free_since_ms = os_clock_ms();
+    pg->medium_freed += len;
+    if ((pg->flags & PAGE_IN_FULL) && pg->medium_max_run >= MIN_RUN) from_full(h, pg);
+    /* Keep the first page when it empties (a loop that allocates and frees
+     * one block must not map and unmap a page each time). */
+    if (pg->used == 0 && h->medium.first != pg) { release_page(h, pg); return true; }
+    return false;
+}
+
+/* Take in the frees other threads pushed onto pg (owner). True when pg was
+ * emptied and released (see free_run): the caller must not touch it again. */
+static bool collect(heap_t *h, page_t *pg) {
+    if (!atomic_load_explicit(&pg->thread_free, memory_order_relaxed)) return false;
+    atomic_store_explicit(&pg->thread_freed, 0, memory_order_relaxed);
+    block_t *next, *b = (block_t *)atomic_exchange_explicit(&pg->thread_free, 0, memory_order_acquire);
+    region_t *r = pg->region;
+    uintptr_t lo = pg->start, hi = pg->start + (uintptr_t)pg->slice_count * SLICE_SIZE;
+    for (; b; b = next) {
+        next = block_next(b);
+        uintptr_t p = (uintptr_t)b;
+        if (p < lo || p >= hi || (p & (MEDIUM_GRANULE - 1)))
+            fatal_bug(BUG_FREELIST_CORRUPT, b, -1, 0);
+        /* The same block pushed twice: the first turn cleared its start. */
+        if (!bit_at(r->medium_start, granule_of(r, p))) fatal_bug(BUG_DOUBLE_FREE, b, -1, 0);
+        if (free_run(h, pg, granule_of(r, p))) {
+            /* Every block of pg is free: any left on the list was pushed twice. */
+            if (next) fatal_bug(BUG_DOUBLE_FREE, next, -1, 0);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The owner's (or lock holder's) free of p in medium page pg. */
+static void free_owned(heap_t *h, page_t *pg, uintptr_t p) {
+    region_t *r = pg->region;
+    uint32_t g = granule_of(r, p);
+    if (!bit_at(r->medium_start, g)) bad_pointer(r, pg, p, BUG_DOUBLE_FREE);
+    /* Pushed by another thread already, and not yet taken in. */
+    if (((block_t *)p)->free_mark == free_key && pending_contains(pg, (block_t *)p))
+        fatal_bug(BUG_DOUBLE_FREE, (void *)p, -1, 0);
+    (void)free_run(h, pg, g);
+}
+
+void medium_free(page_t *pg, uint16_t tag, void *ptr) {
+    uintptr_t p = (uintptr_t)ptr;
+    region_t *r = pg->region;
+    if ((p - pg->start) & (MEDIUM_GRANULE - 1)) bad_pointer(r, pg, p, BUG_INVALID_FREE);
+    heap_t *h = tls_heap;
+    if (tag == h->tag) { free_owned(h, pg, p); return; }
+    heap_t *owner = heap_by_tag(tag);
+    if (!owner) fatal_bug(BUG_INVALID_FREE, ptr, -1, 0);
+    uint8_t state = atomic_load(&owner->state);
+    if (state == HEAP_USER) {
+        pthread_mutex_lock(&owner->adopt_lock);
+        free_owned(owner, pg, p);
+        pthread_mutex_unlock(&owner->adopt_lock);
+        return;
+    }
+    if (state == HEAP_ABANDONED && pthread_mutex_trylock(&owner->adopt_lock) == 0) {
+        /* Still abandoned, and still the region's owner (heap_reclaim). */
+        if (owner->state == HEAP_ABANDONED && LOAD_RELAXED(r->heap) == owner) {
+            free_owned(owner, pg, p);
+            pthread_mutex_unlock(&owner->adopt_lock);
+            return;
+        }
+        pthread_mutex_unlock(&owner->adopt_lock);
+    }
+    /* Another thread's block: its start bit does not change while it lives. */
+    block_t *b = ptr;
+    if (!bit_at(r->medium_start, granule_of(r, p))) bad_pointer(r, pg, p, BUG_DOUBLE_FREE);
+    if (b->free_mark == free_key && pending_contains(pg, b)) fatal_bug(BUG_DOUBLE_FREE, ptr, -1, 0);
+    thread_free_push(pg, b);
+}
+
+/* ---- Allocation ---- */
+
+/* First fit: the first free run of at least k granules in pg, from
+ * medium_low; UINT32_MAX when there is none, and then medium_max_run is
+ * exact. */
+static uint32_t find_run(page_t *pg, uint32_t k) {
+    const region_t *r = pg->region;
+    uint32_t lo = page_lo(pg), hi = page_hi(pg), longest = 0;
+    for (uint32_t at = lo + pg->medium_low; at < hi;) {
+        uint32_t s = next_bit(r->medium_start, at, hi);
+        if (s - at >= k) return at;
+        if (s - at > longest) longest = s - at;
+        if (s >= hi) break;
+        at = block_last(r, pg, s) + 1;
+    }
+    pg->medium_max_run = longest;
+    return UINT32_MAX;
+}
+
+static void *take(page_t *pg, uint32_t g, uint32_t k) {
+    region_t *r = pg->region;
+    bit_set(r->medium_start, g);
+    bit_set(r->medium_end, g + k - 1);
+    pg->used += k;
+    if (g - page_lo(pg) == pg->medium_low) pg->medium_low += k;
+    size_t fresh = dirty_mark(r, g, g + k);
+    if (fresh) stat_commit((ptrdiff_t)(fresh * OS_PAGE));
+    block_t *b = (block_t *)granule_addr(r, g);
+    b->free_mark = 0;
+    return b;
+}
+
+static void medium_page_init(heap_t *h, page_t *pg) {
+    region_t *r = pg->region;
+    pg->size_class = CLASS_MEDIUM;
+    pg->block_size = (uint32_t)MEDIUM_GRANULE;
+    pg->reserved = PAGE_GRANULES;
+    pg->check_start = pg->start + 1; /* every free of its blocks takes the slow path */
+    page_setup_divisor(pg);
+    pg->medium_max_run = PAGE_GRANULES;
+    /* Whatever of its slices was resident stays so until a purge. */
+    for (uint32_t i = page_lo(pg) >> 4; i < page_hi(pg) >> 4; i++) bit_set(r->medium_dirty, i);
+    page_queue_push_back(&h->medium, pg);
+}
+
+static void release_page(heap_t *h, page_t *pg) {
+    region_t *r = pg->region;
+    page_queue_remove((pg->flags & PAGE_IN_FULL) ? &h->medium_full : &h->medium, pg);
+    /* The region counts the page's slices as committed until it purges
+     * them: give back to the count what medium_purge took off. */
+    size_t clean = 0;
+    for (uint32_t i = page_lo(pg) >> 4; i < page_hi(pg) >> 4; i++) clean += !bit_at(r->medium_dirty, i);
+    if (clean) stat_commit((ptrdiff_t)(clean * OS_PAGE));
+    region_free_page(h, pg);
+}
+
+void *medium_alloc(heap_t *h, size_t n) {
+    if (unlikely(h == &empty_heap)) {
+        h = heap_init_thread();
+        if (!h) { errno = ENOMEM; return NULL; }
+    }
+    if (unlikely((++h->slow_calls & 63) == 0)) heap_maintenance(h, false);
+    uint32_t k = (uint32_t)((n + MEDIUM_GRANULE - 1) >> MEDIUM_GRANULE_SHIFT);
+    bool reclaimed = false;
+again:
+    for (page_t *pg = h->medium.first, *next; pg; pg = next) {
+        next = pg->next;
+        if (collect(h, pg) || pg->medium_max_run < k) continue;
+        uint32_t g = find_run(pg, k);
+        if (g != UINT32_MAX) return take(pg, g, k);
+        if (pg->medium_max_run < MIN_RUN) to_full(h, pg);
+    }
+    /* Full pages other threads have freed into. */
+    bool rescued = false;
+    for (page_t *pg = h->medium_full.first, *next; pg; pg = next) {
+        next = pg->next;
+        if (!atomic_load_explicit(&pg->thread_free, memory_order_relaxed)) continue;
+        (void)collect(h, pg);
+        rescued = true;
+    }
+    if (rescued) { rescued = false; goto again; }
+    if (!reclaimed && heap_reclaim(h, CLASS_MEDIUM)) { reclaimed = true; goto again; }
+    page_t *pg = region_alloc_page(h, MEDIUM_SLICES);
+    if (!pg) {
+        heap_maintenance(h, true);
+        pg = region_alloc_page(h, MEDIUM_SLICES);
+        if (!pg) { errno = ENOMEM; return NULL; }
+    }
+    medium_page_init(h, pg);
+    return take(pg, page_lo(pg), k);
+}
+
+/* ---- Size, resizing ---- */
+
+size_t medium_usable_size(const page_t *pg, uintptr_t p) {
+    const region_t *r = pg->region;
+    if ((p - pg->start) & (MEDIUM_GRANULE - 1)) return NOT_SMALL;
+    uint32_t g = granule_of(r, p);
+    if (!bit_at(r->medium_start, g)) return covering_start(r, pg, g) != UINT32_MAX ? NOT_SMALL : SIZE_MAX;
+    if (((block_t *)p)->free_mark == free_key && pending_contains(pg, (const block_t *)p)) return SIZE_MAX;
+    return (size_t)(block_last(r, pg, g) - g + 1) << MEDIUM_GRANULE_SHIFT;
+}
+
+bool medium_resize(page_t *pg, void *ptr, size_t n) {
+    heap_t *h = tls_heap;
+    region_t *r = pg->region;
+    if (n <= MEDIUM_MIN || n > opt_large_threshold || LOAD_RELAXED(r->heap) != h) return false;
+    uint32_t g = granule_of(r, (uintptr_t)ptr), e = block_last(r, pg, g), hi = page_hi(pg);
+    uint32_t k = (uint32_t)((n + MEDIUM_GRANULE - 1) >> MEDIUM_GRANULE_SHIFT), len = e - g + 1;
+    if (k == len) return true;
+    if (k < len) {
+        /* Shrink: the tail joins the free run after it. */
+        bit_clear(r->medium_end, e);
+        bit_set(r->medium_end, g + k - 1);
+        pg->used -= len - k;
+        uint32_t run = next_bit(r->medium_start, e + 1, hi) - (g + k);
+        if (run > pg->medium_max_run) pg->medium_max_run = run;
+        if (pg->medium_freed == 0) pg->medium_free_since_ms = os_clock_ms();
+        pg->medium_freed += len - k;
+        if (g + k - page_lo(pg) < pg->medium_low) pg->medium_low = g + k - page_lo(pg);
+        return true;
+    }
+    /* Grow into the free granules after the block, if there are enough. */
+    if (g + k > hi || next_bit(r->medium_start, e + 1, g + k) < g + k) return false;
+    bit_clear(r->medium_end, e);
+    bit_set(r->medium_end, g + k - 1);
+    pg->used += k - len;
+    uint32_t low = page_lo(pg) + pg->medium_low;
+    if (low > e && low < g + k) pg->medium_low = g + k - page_lo(pg);
+    size_t fresh = dirty_mark(r, e + 1, g + k);
+    if (fresh) stat_commit((ptrdiff_t)(fresh * OS_PAGE));
+    return true;
+}
+
+/* ---- Upkeep (the owner, from heap_maintenance and thread exit) ---- */
+
+/* Give back the whole OS pages of pg's free runs that may be resident. */
+static size_t purge_page(page_t *pg) {
+    region_t *r = pg->region;
+    uint32_t lo = page_lo(pg), hi = page_hi(pg);
+    size_t bytes = 0;
+    for (uint32_t at = lo; at < hi;) {
+        uint32_t s = next_bit(r->medium_start, at, hi);
+        /* OS pages wholly inside the free run [at, s). */
+        for (uint32_t i = (at + 15) >> 4, end = s >> 4; i < end;) {
+            if (!bit_at(r->medium_dirty, i)) { i++; continue; }
+            uint32_t j = i;
+            while (j < end && bit_at(r->medium_dirty, j)) bit_clear(r->medium_dirty, j++);
+            os_purge((void *)(r->base + (uintptr_t)i * OS_PAGE), (size_t)(j - i) * OS_PAGE);
+            bytes += (size_t)(j - i) * OS_PAGE;
+            i = j;
+        }
+        if (s >= hi) break;
+        at = block_last(r, pg, s) + 1;
+    }
+    pg->medium_freed = 0;
+    if (bytes) {
+        stat_commit(-(ptrdiff_t)bytes);
+        atomic_fetch_add(&stat_purged, bytes);
+    }
+    return bytes;
+}
+
+static void upkeep_list(heap_t *h, page_queue_t *q, bool force, uint64_t now) {
+    for (page_t *pg = q->first, *next; pg; pg = next) {
+        next = pg->next;
+        if (collect(h, pg)) continue;
+        if (pg->used == 0 && force) { release_page(h, pg); continue; }
+        if (pg->medium_freed && (force || (pg->medium_freed >= PURGE_MIN_GRANULES &&
+                                          now - pg->medium_free_since_ms >= opt_purge_delay_ms)))
+            purge_page(pg);
+    }
+}
+
+void medium_upkeep(heap_t *h, bool force) {
+    if (!h->medium.first && !h->medium_full.first) return;
+    uint64_t now = os_clock_ms();
+    upkeep_list(h, &h->medium_full, force, now);
+    upkeep_list(h, &h->medium, force, now);
+}
+
+/* A reclaimed region's medium page changes heaps (heap_reclaim; both heaps
+ * locked or owned). Its pending frees stay on thread_free for the new owner. */
+void medium_page_move(heap_t *from, heap_t *to, page_t *pg) {
+    page_queue_remove((pg->flags & PAGE_IN_FULL) ? &from->medium_full : &from->medium, pg);
+    pg->flags &= (uint8_t)~PAGE_IN_FULL;
+    page_queue_push_back(&to->medium, pg);
+}
+
+/* ---- Walking and checking ---- */
+
+/* Visit pg's live blocks (owner or lock holder), leaving out those another
+ * thread has freed and the owner not yet taken in. Returns how many it
+ * visited; *stop when visit said so. */
+size_t medium_walk(page_t *pg, int (*visit)(void *, size_t, void *), void *arg, bool *stop) {
+    const region_t *r = pg->region;
+    uint32_t hi = page_hi(pg);
+    size_t live = 0;
+    for (uint32_t s = next_bit(r->medium_start, page_lo(pg), hi); s < hi; s = next_bit(r->medium_start, s + 1, hi)) {
+        uint32_t e = block_last(r, pg, s);
+        block_t *b = (block_t *)granule_addr(r, s);
+        if (b->free_mark == free_key && pending_contains(pg, b)) continue;
+        live++;
+        if (visit && visit(b, (size_t)(e - s + 1) << MEDIUM_GRANULE_SHIFT, arg) != 0) {
+            *stop = true;
+            return live;
+        }
+    }
+    return live;
+}
+
+/* Count pg's live blocks (pending frees included, as for small pages) and
+ * their granules; with lists (the caller owns pg or holds its heap's lock),
+ * also check the invariants in the header. Without, the bitmaps may change
+ * under the reader: the count is a snapshot, and what does not parse ends it. */
+size_t medium_count(const page_t *pg, size_t *granules, bool lists) {
+    const region_t *r = pg->region;
+    uint32_t lo = page_lo(pg), hi = page_hi(pg);
+    size_t blocks = 0, used = 0;
+    uint32_t longest = 0, first_free = UINT32_MAX;
+    for (uint32_t at = lo; at < hi;) {
+        uint32_t s = next_bit(r->medium_start, at, hi);
+        if (s > at) {
+            if (s - at > longest) longest = s - at;
+            if (first_free == UINT32_MAX) first_free = at;
+            if (lists && next_bit(r->medium_end, at, s) < s) fatal_msg("heap check failed: medium end bit in a free run", (void *)granule_addr(r, at));
+        }
+        if (s >= hi) break;
+        uint32_t e = next_bit(r->medium_end, s, hi);
+        if (e >= hi || next_bit(r->medium_start, s + 1, e + 1) <= e) {
+            if (lists) fatal_msg("heap check failed: medium start and end bits do not alternate", (void *)granule_addr(r, s));
+            break; /* another thread's page, read while its owner changes it */
+        }
+        blocks++;
+        used += e - s + 1;
+        at = e + 1;
+    }
+    if (lists) {
+        if (used != pg->used) fatal_msg("heap check failed: medium page used granules", pg);
+        if (longest > pg->medium_max_run) fatal_msg("heap check failed: medium longest run above its bound", pg);
+        if (first_free != UINT32_MAX && lo + pg->medium_low > first_free) fatal_msg("heap check failed: medium low above the first free run", pg);
+        uint32_t low = lo + pg->medium_low;
+        if (low < hi && covering_start(r, pg, low) != UINT32_MAX && covering_start(r, pg, low) != low)
+            fatal_msg("heap check failed: medium low inside a block", pg);
+    }
+    if (granules) *granules = used;
+    return blocks;
+}
