@@ -945,6 +945,38 @@ static void medium_free_runs_go_back_to_the_kernel(void) {
     if (!secure_mode()) in_new_thread(medium_purge_thread);
 }
 
+/* Destroying a first-class heap takes its pages off the committed count
+ * exactly, medium pages whose free runs were purged before included. */
+static size_t committed_now(void) {
+    struct mapalloc_stats s;
+    mapalloc_stats_get(&s);
+    return s.committed;
+}
+
+static void destroying_a_first_class_heap_returns_its_committed_bytes(void) {
+    enum { N = 40, SIZE = 24 << 10 };
+    char delay[32];
+    REQUIRE(mapalloc_option_get("purge_delay_ms", delay, sizeof delay) > 0);
+    REQUIRE(mapalloc_option_set("purge_delay_ms", "0") == 0); /* maintenance purges at once */
+    mapalloc_free(mapalloc_malloc(16));
+    size_t before = committed_now();
+    mapalloc_heap *h = mapalloc_heap_create();
+    REQUIRE(h);
+    static char *p[N];
+    for (int i = 0; i < N; i++) {
+        p[i] = mapalloc_heap_malloc(h, SIZE);
+        REQUIRE(p[i]);
+        memset(p[i], 1, SIZE);
+    }
+    for (int i = 0; i < N - 1; i++) mapalloc_free(p[i]); /* the last keeps the page */
+    /* Enough slow calls for the heap's maintenance to purge the free runs. */
+    for (int i = 0; i < 300; i++) mapalloc_heap_free(h, mapalloc_heap_malloc(h, 5000));
+    mapalloc_heap_destroy(h);
+    size_t after = committed_now();
+    REQUIRE(mapalloc_option_set("purge_delay_ms", delay) == 0);
+    CHECKF(after == before, "committed %zu before the heap, %zu after destroying it", before, after);
+}
+
 /* ------------------------------------------------------------------------- */
 
 #define PROMISES(X)                                               \
@@ -985,7 +1017,8 @@ static void medium_free_runs_go_back_to_the_kernel(void) {
     X(medium_blocks_are_exact_fit_and_packed)                     \
     X(medium_realloc_resizes_in_place)                            \
     X(medium_blocks_freed_by_other_threads_are_reused)            \
-    X(medium_free_runs_go_back_to_the_kernel)
+    X(medium_free_runs_go_back_to_the_kernel)                     \
+    X(destroying_a_first_class_heap_returns_its_committed_bytes)
 
 struct promise { const char *name; void (*fn)(void); };
 #define ENTRY(name) {#name, name},

@@ -28,7 +28,7 @@ static size_t check_page(const heap_t *h, const region_t *r, const page_t *pg, b
     CHECK(pg->region == r, "page region pointer", pg);
     CHECK(pg->start == r->base + (uintptr_t)pg->slice_index * SLICE_SIZE, "page start", pg);
     if (page_is_medium(pg)) {
-        CHECK(pg->slice_count == MEDIUM_SLICES && pg->capacity == 0 && pg->check_start == pg->start + 1, "medium page shape", pg);
+        CHECK(pg->slice_count == MEDIUM_SLICES && pg->capacity == 0 && pg->check_start == pg->start - SLOW_FREE_OFFSET, "medium page shape", pg);
         for (unsigned s = 0; s < pg->slice_count; s++)
             CHECK(r->slice_page[pg->slice_index + s] == pg, "slice map", pg);
         (void)h;

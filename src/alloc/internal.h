@@ -242,6 +242,7 @@ void medium_page_move(heap_t *from, heap_t *to, page_t *pg) INTERNAL;
 size_t medium_walk(page_t *pg, int (*visit)(void *, size_t, void *), void *arg, bool *stop) INTERNAL;
 /* Live blocks of pg (and their granules); lists: check its invariants too. */
 size_t medium_count(const page_t *pg, size_t *granules, bool lists) INTERNAL;
+size_t medium_purged_bytes(const region_t *r) INTERNAL;
 
 /* ---- Large blocks (large.c) ---- */
 /* How large_alloc fills the block: as it comes, zeroed, or zeroed for calloc

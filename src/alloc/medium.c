@@ -18,7 +18,8 @@
  * Ownership as for small pages: the owning heap (its thread, or whoever
  * holds a first-class or abandoned heap's lock) allocates, frees and writes
  * the bitmaps; another thread's free pushes the block onto the page's
- * thread_free, which the owner takes in when it next looks at the page.
+ * thread_free (no count in thread_freed: see medium_free), which the owner
+ * takes in when it next looks at the page.
  * A free run's whole OS pages are given back (MADV_DONTNEED) once they have
  * been free for the purge delay.
  *
@@ -29,6 +30,7 @@
  * May call: page.c (thread_free_push), region.c, heap.c, error.c.
  */
 #include "internal.h"
+#include "options.h"
 
 #include <errno.h>
 
@@ -175,7 +177,6 @@ static bool free_run(heap_t *h, page_t *pg, uint32_t g) {
  * emptied and released (see free_run): the caller must not touch it again. */
 static bool collect(heap_t *h, page_t *pg) {
     if (!atomic_load_explicit(&pg->thread_free, memory_order_relaxed)) return false;
-    atomic_store_explicit(&pg->thread_freed, 0, memory_order_relaxed);
     block_t *next, *b = (block_t *)atomic_exchange_explicit(&pg->thread_free, 0, memory_order_acquire);
     region_t *r = pg->region;
     uintptr_t lo = pg->start, hi = pg->start + (uintptr_t)pg->slice_count * SLICE_SIZE;
@@ -234,7 +235,17 @@ void medium_free(page_t *pg, uint16_t tag, void *ptr) {
     block_t *b = ptr;
     if (!bit_at(r->medium_start, granule_of(r, p))) bad_pointer(r, pg, p, BUG_DOUBLE_FREE);
     if (b->free_mark == free_key && pending_contains(pg, b)) fatal_bug(BUG_DOUBLE_FREE, ptr, -1, 0);
-    thread_free_push(pg, b);
+    /* The push is the last this thread does with the page: once the CAS is
+     * done the owner may take the block in, empty the page and unmap its
+     * region. (thread_free_push's count after the CAS suits small pages,
+     * whose owner waits for the count; a medium page's owner frees by the
+     * bitmaps and does not.) */
+    b->free_mark = free_key;
+    uintptr_t old = atomic_load_explicit(&pg->thread_free, memory_order_relaxed);
+    do {
+        block_set_next(b, (block_t *)old);
+    } while (!atomic_compare_exchange_weak_explicit(&pg->thread_free, &old, (uintptr_t)b, memory_order_release,
+                                                    memory_order_relaxed));
 }
 
 /* ---- Allocation ---- */
@@ -274,7 +285,7 @@ static void medium_page_init(heap_t *h, page_t *pg) {
     pg->size_class = CLASS_MEDIUM;
     pg->block_size = (uint32_t)MEDIUM_GRANULE;
     pg->reserved = PAGE_GRANULES;
-    pg->check_start = pg->start + 1; /* every free of its blocks takes the slow path */
+    pg->check_start = pg->start - SLOW_FREE_OFFSET; /* every free of its blocks takes the slow path */
     page_setup_divisor(pg);
     pg->medium_max_run = PAGE_GRANULES;
     /* Whatever of its slices was resident stays so until a purge. */
@@ -300,24 +311,30 @@ void *medium_alloc(heap_t *h, size_t n) {
     }
     if (unlikely((++h->slow_calls & 63) == 0)) heap_maintenance(h, false);
     uint32_t k = (uint32_t)((n + MEDIUM_GRANULE - 1) >> MEDIUM_GRANULE_SHIFT);
-    bool reclaimed = false;
+    bool reclaimed = false, rescued = false;
 again:
     for (page_t *pg = h->medium.first, *next; pg; pg = next) {
         next = pg->next;
-        if (collect(h, pg) || pg->medium_max_run < k) continue;
+        if (collect(h, pg)) continue;
+        if (pg->medium_max_run < MIN_RUN) { to_full(h, pg); continue; } /* e.g. moved in by reclaim */
+        if (pg->medium_max_run < k) continue;
         uint32_t g = find_run(pg, k);
         if (g != UINT32_MAX) return take(pg, g, k);
         if (pg->medium_max_run < MIN_RUN) to_full(h, pg);
     }
-    /* Full pages other threads have freed into. */
-    bool rescued = false;
-    for (page_t *pg = h->medium_full.first, *next; pg; pg = next) {
-        next = pg->next;
-        if (!atomic_load_explicit(&pg->thread_free, memory_order_relaxed)) continue;
-        (void)collect(h, pg);
+    /* Full pages other threads have freed into (once a call: they may go
+     * on freeing into them). */
+    if (!rescued) {
         rescued = true;
+        bool any = false;
+        for (page_t *pg = h->medium_full.first, *next; pg; pg = next) {
+            next = pg->next;
+            if (!atomic_load_explicit(&pg->thread_free, memory_order_relaxed)) continue;
+            (void)collect(h, pg);
+            any = true;
+        }
+        if (any) goto again;
     }
-    if (rescued) { rescued = false; goto again; }
     if (!reclaimed && heap_reclaim(h, CLASS_MEDIUM)) { reclaimed = true; goto again; }
     page_t *pg = region_alloc_page(h, MEDIUM_SLICES);
     if (!pg) {
@@ -357,6 +374,7 @@ bool medium_resize(page_t *pg, void *ptr, size_t n) {
         if (pg->medium_freed == 0) pg->medium_free_since_ms = os_clock_ms();
         pg->medium_freed += len - k;
         if (g + k - page_lo(pg) < pg->medium_low) pg->medium_low = g + k - page_lo(pg);
+        if ((pg->flags & PAGE_IN_FULL) && pg->medium_max_run >= MIN_RUN) from_full(h, pg);
         return true;
     }
     /* Grow into the free granules after the block, if there are enough. */
@@ -376,12 +394,17 @@ bool medium_resize(page_t *pg, void *ptr, size_t n) {
 /* Give back the whole OS pages of pg's free runs that may be resident. */
 static size_t purge_page(page_t *pg) {
     region_t *r = pg->region;
+    bool keep_head = r->hugetlb_head || opt_huge_pages;
     uint32_t lo = page_lo(pg), hi = page_hi(pg);
     size_t bytes = 0;
     for (uint32_t at = lo; at < hi;) {
         uint32_t s = next_bit(r->medium_start, at, hi);
-        /* OS pages wholly inside the free run [at, s). */
-        for (uint32_t i = (at + 15) >> 4, end = s >> 4; i < end;) {
+        /* OS pages wholly inside the free run [at, s), but none of a head
+         * kept whole (region.c: a MAP_HUGETLB page, or a transparent huge
+         * page that a partial purge would split). */
+        uint32_t from = (at + 15) >> 4;
+        if (keep_head && from < HEAD_BYTES / OS_PAGE) from = HEAD_BYTES / OS_PAGE;
+        for (uint32_t i = from, end = s >> 4; i < end;) {
             if (!bit_at(r->medium_dirty, i)) { i++; continue; }
             uint32_t j = i;
             while (j < end && bit_at(r->medium_dirty, j)) bit_clear(r->medium_dirty, j++);
@@ -404,7 +427,7 @@ static void upkeep_list(heap_t *h, page_queue_t *q, bool force, uint64_t now) {
     for (page_t *pg = q->first, *next; pg; pg = next) {
         next = pg->next;
         if (collect(h, pg)) continue;
-        if (pg->used == 0 && force) { release_page(h, pg); continue; }
+        if (pg->used == 0 && (force || h->medium.first != pg)) { release_page(h, pg); continue; }
         if (pg->medium_freed && (force || (pg->medium_freed >= PURGE_MIN_GRANULES &&
                                           now - pg->medium_free_since_ms >= opt_purge_delay_ms)))
             purge_page(pg);
@@ -424,6 +447,19 @@ void medium_page_move(heap_t *from, heap_t *to, page_t *pg) {
     page_queue_remove((pg->flags & PAGE_IN_FULL) ? &from->medium_full : &from->medium, pg);
     pg->flags &= (uint8_t)~PAGE_IN_FULL;
     page_queue_push_back(&to->medium, pg);
+}
+
+/* Bytes of r's medium pages that medium_purge gave back: the region counts
+ * every used slice as committed, so whoever drops its slices wholesale
+ * (region_destroy_all) adds these back first. */
+size_t medium_purged_bytes(const region_t *r) {
+    size_t clean = 0;
+    for (unsigned i = 0; i < USABLE_SLICES; i++) {
+        const page_t *pg = region_page_at(r, i);
+        if (!pg || !page_is_medium(pg)) continue;
+        for (uint32_t k = page_lo(pg) >> 4; k < page_hi(pg) >> 4; k++) clean += !bit_at(r->medium_dirty, k);
+    }
+    return clean * OS_PAGE;
 }
 
 /* ---- Walking and checking ---- */

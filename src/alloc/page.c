@@ -38,7 +38,7 @@ static void page_init(page_t *pg, unsigned cls) {
         (void)os_protect((void *)(pg->start + bytes), OS_PAGE, OS_PROT_NONE, OS_REASON_GUARD);
     }
     pg->reserved = (uint32_t)(bytes / pg->block_size);
-    pg->check_start = pg->start + (opt_secure ? 1 : 0); /* secure: frees go to free_slow */
+    pg->check_start = pg->start - (opt_secure ? SLOW_FREE_OFFSET : 0); /* secure: frees go to free_slow */
     page_setup_divisor(pg);
 }
 
@@ -281,14 +281,14 @@ static void page_to_full(heap_t *h, page_t *pg) {
     page_queue_remove(&h->queues[cls], pg);
     if (h->class_page[cls] == pg) heap_clear_current(h, cls);
     pg->flags |= PAGE_IN_FULL;
-    pg->check_start = pg->start + 1; /* frees to a full page take the slow path */
+    pg->check_start = pg->start - SLOW_FREE_OFFSET; /* frees to a full page take the slow path */
     full_push(h, pg);
 }
 
 void page_unfull(heap_t *h, page_t *pg) {
     full_remove(h, pg);
     pg->flags &= (uint8_t)~PAGE_IN_FULL;
-    pg->check_start = pg->start + (opt_secure ? 1 : 0);
+    pg->check_start = pg->start - (opt_secure ? SLOW_FREE_OFFSET : 0);
     page_queue_push_back(&h->queues[pg->size_class], pg);
     if (h->class_page[pg->size_class] == &empty_page) heap_set_current(h, pg->size_class, pg);
 }

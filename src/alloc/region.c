@@ -13,11 +13,6 @@
 #include <string.h>
 
 #define ALL_USABLE ((UINT64_C(1) << USABLE_SLICES) - 1)
-/* A region's head: its first 2 MiB, one huge page (transparent with
- * huge_pages, MAP_HUGETLB with hugetlb). */
-#define HEAD_BYTES ((size_t)2 << 20)
-#define HEAD_SLICES ((UINT64_C(1) << (HEAD_BYTES / SLICE_SIZE)) - 1)
-static_assert(HEAD_BYTES % SLICE_SIZE == 0 && HEAD_BYTES <= GUARD_OFFSET, "the head is whole slices before the guard");
 
 /* Held while a region is linked into or unlinked from its heap and unmapped,
  * and by walks of other threads' heaps (stats, the checker): a walk never
@@ -181,7 +176,7 @@ void region_destroy_all(heap_t *h) {
     while (h->regions) {
         region_t *r = h->regions;
         size_t used = (size_t)__builtin_popcountll(r->used_slices) * SLICE_SIZE;
-        stat_commit(-(ptrdiff_t)used);
+        stat_commit((ptrdiff_t)medium_purged_bytes(r) - (ptrdiff_t)used);
         r->used_slices = 0;
         region_unmap(h, r);
     }

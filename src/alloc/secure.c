@@ -1,6 +1,6 @@
 /* secure.c: secure mode (MAPALLOC_SECURE=1). In secure mode no allocation or
  * free takes the inline fast paths (direct[] never points at a page and every
- * page's check_start is off by one, so both fall through to here); the
+ * page's check_start is SLOW_FREE_OFFSET below it, so both fall through to here); the
  * default mode pays nothing for its existence. What it adds:
  *   - a canary from the end of the request to the end of the block, with the
  *     request's length stored (encoded) in the block's last 4 bytes: an

@@ -46,6 +46,10 @@
 #define OS_PAGE 4096u
 #define GUARD_OFFSET (USABLE_SLICES * SLICE_SIZE)
 #define META_OFFSET (GUARD_OFFSET + OS_PAGE)
+/* A region's head: its first 2 MiB, one huge page (transparent with
+ * huge_pages, MAP_HUGETLB with hugetlb; region.c). */
+#define HEAD_BYTES ((size_t)2 << 20)
+#define HEAD_SLICES ((UINT64_C(1) << (HEAD_BYTES / SLICE_SIZE)) - 1)
 
 #define MIN_ALIGN 16u
 #define DIRECT_MAX 1024u                      /* sizes served by heap->direct[] */
@@ -75,6 +79,7 @@ static_assert((SLICE_SIZE & (SLICE_SIZE - 1)) == 0, "slice size is a power of tw
 static_assert(SLICES_PER_REGION == 64, "slice bitmaps are one 64-bit word");
 static_assert(SMALL_MAX <= 16 * SLICE_SIZE, "largest class fits PAGE_MIN_BLOCKS in half a region");
 static_assert(DIRECT_MAX % MIN_ALIGN == 0, "direct table granularity");
+static_assert(HEAD_BYTES % SLICE_SIZE == 0 && HEAD_BYTES <= GUARD_OFFSET, "the head is whole slices before the guard");
 static_assert(GRANULES_PER_SLICE % 64 == 0, "a slice's granules are whole bitmap words");
 static_assert(MEDIUM_SLICES * SLICE_SIZE >= 8 * SMALL_MAX, "a medium page holds 8 of the largest medium blocks");
 
@@ -90,8 +95,8 @@ enum page_flag {
 };
 /* A medium page (medium.c) has size_class CLASS_MEDIUM and block_size
  * MEDIUM_GRANULE; used counts granules in live blocks, reserved the page's
- * granules, capacity stays 0 and check_start is start + 1, so that every
- * free of its blocks takes the slow path. PAGE_IN_FULL: on the heap's
+ * granules, capacity stays 0 and check_start is start - SLOW_FREE_OFFSET,
+ * so that every free of its blocks takes the slow path. PAGE_IN_FULL: on the heap's
  * medium_full list (no free run long enough for a medium block). */
 
 /* A page descriptor is three cache lines, split by who writes them: the
@@ -102,7 +107,7 @@ enum page_flag {
 typedef struct page_s {
     /* --- line 0: the owner's fast path --- */
     _Alignas(64) block_t *free; /* blocks ready for malloc (owner only) */
-    uintptr_t check_start;    /* == start, or start+1 to force frees to the slow path */
+    uintptr_t check_start;    /* == start, or start - SLOW_FREE_OFFSET to force frees to the slow path */
     uint32_t div_last;        /* capacity - 1: highest block index ever handed out */
     uint32_t used;            /* blocks handed out and not yet freed locally */
     uint8_t flags;
@@ -173,6 +178,12 @@ enum heap_state {
 };
 
 #define NO_REGION ((uintptr_t)1 << 63)  /* a cached_base no user pointer matches */
+/* check_start of a page whose every free must take the slow path (full,
+ * medium, secure mode): p - check_start is then at least 2^40, and the
+ * block-index test gives more than div_last for any p in the page, whether
+ * or not the distance divides by the block size. (An offset of 1 let
+ * free(block + 1) of a full page pass as a block start.) */
+#define SLOW_FREE_OFFSET ((uintptr_t)1 << 40)
 #define QUARANTINE_SLOTS 256u            /* secure mode: freed blocks held per thread */
 
 typedef struct heap_s {
