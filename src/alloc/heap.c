@@ -105,6 +105,7 @@ heap_t *heap_new_user(void) {
         memset(h->foreign, 0, sizeof h->foreign);
         memset(&h->medium, 0, sizeof h->medium);
         memset(&h->medium_full, 0, sizeof h->medium_full);
+        h->medium_recent = NULL;
         h->full = NULL;
         h->regions = NULL;
         h->quarantine_count = 0;

@@ -6,7 +6,8 @@
  * pages with (possibly) free blocks, its head being the class's current page,
  * and a list of full pages.
  * Invariants: used <= capacity <= reserved; a page is on exactly one of its
- * class queue or the full list; check_start == start unless IN_FULL.
+ * class queue or the full list; check_start == start unless IN_FULL or in
+ * secure mode (then start - SLOW_FREE_OFFSET).
  * May call: region.c, heap.c (maintenance), stats.
  */
 #include "internal.h"
@@ -21,6 +22,7 @@
  * (analysis.md §000000), for 0.5% (churn) to 5% (server) more instructions
  * and no change in time. */
 #define EXTEND_BYTES OS_PAGE
+#define SECURE_BATCH_MIN 16u /* secure mode: blocks shuffled together, whatever their size */
 
 void page_setup_divisor(page_t *pg) {
     uint32_t bs = pg->block_size;
@@ -62,11 +64,14 @@ uint64_t heap_random(heap_t *h) {
  * walks them in that order (python's garbage collector walks its objects in
  * allocation order) streams through memory. A random start within each
  * batch cost python3's collector 2x its time (analysis.md §0000). Secure
- * mode walks a power-of-two batch from a random start with a random odd
- * stride: a permutation, so which block comes next is not predictable. */
+ * mode walks a power-of-two batch of at least SECURE_BATCH_MIN blocks from a
+ * random start with a random odd stride other than +-1 (those would hand
+ * out neighbours in a row): a permutation, so which block comes next is
+ * not predictable from the one before. */
 static void page_extend(heap_t *h, page_t *pg) {
     uint32_t bs = pg->block_size;
     uint32_t n = EXTEND_BYTES / bs;
+    if (opt_secure && n < SECURE_BATCH_MIN) n = SECURE_BATCH_MIN;
     if (n == 0) n = 1;
     if (n > pg->reserved - pg->capacity) n = pg->reserved - pg->capacity;
     uint32_t mask = UINT32_MAX, stride = 1, at = n - 1; /* the block pushed first: popped last */
@@ -74,7 +79,8 @@ static void page_extend(heap_t *h, page_t *pg) {
         n = UINT32_C(1) << (31 - __builtin_clz(n)); /* largest power of two <= n */
         uint64_t r = heap_random(h);
         mask = n - 1;
-        stride = (uint32_t)(r >> 32) | 1;
+        /* An odd stride in [3, n - 3]: (n - 4) / 2 of them from n = 8 on. */
+        stride = n >= 8 ? 3 + 2 * (uint32_t)((r >> 32) % ((n - 4) / 2)) : (uint32_t)(r >> 32) | 1;
         at = ((uint32_t)r + stride * (n - 1)) & mask;
     }
     uintptr_t first = pg->start + (uintptr_t)pg->capacity * bs;

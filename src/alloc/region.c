@@ -124,9 +124,10 @@ static void region_unmap(heap_t *h, region_t *r) {
     uintptr_t base = r->base;
     size_t dirty = (size_t)__builtin_popcountll(r->dirty_slices) * SLICE_SIZE;
     region_map_set(base, TAG_NONE);
+    size_t meta = OS_PAGE * (r->medium_meta ? 5 : 3); /* read before the unmap */
     os_unmap((void *)base, REGION_SIZE, OS_REASON_REGION);
     regions_unlock();
-    stat_commit(-(ptrdiff_t)(dirty + OS_PAGE * 3));
+    stat_commit(-(ptrdiff_t)(dirty + meta));
     atomic_fetch_sub(&stat_regions, 1);
     atomic_fetch_sub(&stat_reserved, REGION_SIZE);
 }
@@ -138,7 +139,8 @@ static size_t region_room_for_class(const region_t *r, unsigned cls) {
     for (unsigned i = 0; i < USABLE_SLICES; i++) {
         const page_t *pg = region_page_at(r, i);
         if (!pg || pg->size_class != cls) continue;
-        uint32_t pending = atomic_load_explicit(&pg->thread_freed, memory_order_relaxed);
+        /* (A medium page counts pending frees in blocks, used in granules.) */
+        uint32_t pending = page_is_medium(pg) ? 0 : atomic_load_explicit(&pg->thread_freed, memory_order_relaxed);
         uint32_t used = pg->used > pending ? pg->used - pending : 0;
         bytes += (size_t)(pg->reserved - used) * pg->block_size;
     }

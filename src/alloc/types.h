@@ -143,6 +143,7 @@ typedef struct region_s {
     uint64_t free_since_ms;       /* when the oldest unpurged free slice was freed */
     uint32_t page_count;
     bool hugetlb_head;            /* slices 0..31 are one MAP_HUGETLB page: never purged (region.c) */
+    bool medium_meta;             /* the medium bitmaps' two pages are counted committed (medium.c) */
     page_t *slice_page[SLICES_PER_REGION]; /* slice -> its page, NULL when free */
     page_t pages[USABLE_SLICES];           /* descriptor for a page starting at slice i */
     /* Medium pages' layout: bit g is granule g of the region (base + 256 g).
@@ -158,6 +159,8 @@ typedef struct region_s {
     uint64_t medium_dirty[MEDIUM_DIRTY_WORDS];
 } region_t;
 static_assert(META_OFFSET + sizeof(region_t) <= REGION_SIZE, "region metadata fits its slice");
+static_assert(offsetof(region_t, medium_dirty) + sizeof(((region_t *)0)->medium_dirty) -
+              offsetof(region_t, medium_start) <= 2 * OS_PAGE, "the medium bitmaps are two pages");
 
 typedef struct page_queue_s {
     page_t *first, *last;
@@ -201,6 +204,7 @@ typedef struct heap_s {
     page_t *full;                     /* pages with no free block */
     page_queue_t medium;              /* medium pages, in the order first-fit tries them */
     page_queue_t medium_full;         /* medium pages with no run for a medium block */
+    page_t *medium_recent;            /* the medium page last allocated from: kept when it empties */
     region_t *regions;
     uint64_t next_maintenance_ms;
     uint32_t slow_calls;
