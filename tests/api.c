@@ -979,7 +979,9 @@ static void *medium_loop_thread(void *arg) {
     }
     mapalloc_stats_get(&after);
     size_t calls = (size_t)(after.madvise_calls - before.madvise_calls + after.mmap_calls - before.mmap_calls);
-    CHECKF(calls < 10, "%d malloc/free turns of one medium block made %zu mmap and madvise calls", TURNS, calls);
+    /* A page given back each turn makes TURNS calls; maintenance (each
+     * millisecond with purge delay 0) may purge the freed run a few times. */
+    CHECKF(calls < TURNS / 10, "%d malloc/free turns of one medium block made %zu mmap and madvise calls", TURNS, calls);
     for (int i = 0; i < FILL; i++) mapalloc_free(fill[i]);
     REQUIRE(mapalloc_option_set("purge_delay_ms", delay) == 0);
     return NULL;

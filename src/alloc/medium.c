@@ -193,8 +193,11 @@ static bool collect(heap_t *h, page_t *pg) {
         next = block_next(b);
         /* The same block pushed twice: the first turn cleared its start. */
         if (!bit_at(r->medium_start, granule_of(r, p))) fatal_bug(BUG_DOUBLE_FREE, b, -1, 0);
-        atomic_fetch_sub_explicit(&pg->thread_freed, 1, memory_order_relaxed); /* before pg may go */
-        if (free_run(h, pg, granule_of(r, p))) {
+        /* The counts come off before pg may go. */
+        uint32_t g = granule_of(r, p);
+        atomic_fetch_sub_explicit(&pg->pending_granules, block_last(r, pg, g) - g + 1, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&pg->thread_freed, 1, memory_order_relaxed);
+        if (free_run(h, pg, g)) {
             /* Every block of pg is free: any left on the list was pushed twice. */
             if (next) fatal_bug(BUG_DOUBLE_FREE, next, -1, 0);
             return true;
@@ -244,11 +247,13 @@ void medium_free(page_t *pg, uint16_t tag, void *ptr) {
     if (b->free_mark == free_key && pending_contains(pg, b)) fatal_bug(BUG_DOUBLE_FREE, ptr, -1, 0);
     /* The push is the last this thread does with the page: once the CAS is
      * done the owner may take the block in, empty the page and unmap its
-     * region. So the count (for statistics) goes up before the push, while
+     * region. So the counts (for statistics) go up before the push, while
      * the live block keeps the page, and collect takes off what it took.
      * (thread_free_push counts after its CAS: a small page's owner waits
      * for the count before it lowers used; a medium page's frees by the
      * bitmaps.) */
+    uint32_t g = granule_of(r, p);
+    atomic_fetch_add_explicit(&pg->pending_granules, block_last(r, pg, g) - g + 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&pg->thread_freed, 1, memory_order_relaxed);
     b->free_mark = free_key;
     uintptr_t old = atomic_load_explicit(&pg->thread_free, memory_order_relaxed);

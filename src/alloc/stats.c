@@ -99,6 +99,10 @@ static void walk_heap(heap_t *h, bool exact, struct mapalloc_class_stats *cls, s
                 uint32_t pending = exact ? pending_frees(pg)
                                          : atomic_load_explicit(&pg->thread_freed, memory_order_acquire);
                 blocks = blocks > pending ? blocks - pending : 0;
+                /* Blocks other threads freed, not yet taken in: a count kept
+                 * for this (exact once their pushes are done). */
+                uint32_t gone = atomic_load_explicit(&pg->pending_granules, memory_order_relaxed);
+                granules = granules > gone ? granules - gone : 0;
                 size_t span = (size_t)pg->slice_count * SLICE_SIZE;
                 cls[0].blocks += blocks;
                 cls[0].bytes += granules * MEDIUM_GRANULE;

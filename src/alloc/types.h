@@ -131,6 +131,7 @@ typedef struct page_s {
     /* --- line 2: written by other threads' frees --- */
     _Alignas(64) _Atomic(uintptr_t) thread_free; /* blocks freed by other threads (encoded list) */
     _Atomic(uint32_t) thread_freed; /* how many: incremented after each push, so it may lag the list */
+    _Atomic(uint32_t) pending_granules; /* medium pages: granules of the blocks on thread_free (statistics) */
 } page_t;
 static_assert(sizeof(page_t) == 192, "a page descriptor is three cache lines");
 

@@ -118,6 +118,12 @@ static void *free_some(void *arg) {
     return NULL;
 }
 
+static void *free_five(void *arg) {
+    void **v = arg;
+    for (int i = 0; i < 5; i++) mapalloc_free(v[i]);
+    return NULL;
+}
+
 /* Every class's blocks must equal want[block size] (0 elsewhere), and the
  * medium entry's the blocks of groups requesting more than 4 KiB. */
 static void expect_classes(const char *when, const size_t *want_size, const size_t *want_blocks, size_t n) {
@@ -174,6 +180,13 @@ static int cmd_classes(void) {
     pthread_join(t, NULL);
     count[0] = 400;
     expect_classes("after another thread freed 100", size, count, GROUPS);
+
+    /* Medium blocks freed by another thread wait on their page's list:
+     * neither their blocks nor their bytes count as live. */
+    pthread_create(&t, NULL, free_five, blocks[2]);
+    pthread_join(t, NULL);
+    count[2] = groups[2].count - 5;
+    expect_classes("after another thread freed 5 medium blocks", size, count, GROUPS);
 
     printf("EXPECT {");
     for (size_t g = 0; g < GROUPS; g++) printf("%s\"%zu\": %zu", g ? ", " : "", size[g], count[g]);
