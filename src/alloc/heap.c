@@ -103,8 +103,7 @@ heap_t *heap_new_user(void) {
         h->next_abandoned = NULL;
         memset(h->queues, 0, sizeof h->queues);
         memset(h->foreign, 0, sizeof h->foreign);
-        memset(&h->medium, 0, sizeof h->medium);
-        memset(&h->medium_full, 0, sizeof h->medium_full);
+        memset(h->medium_bins, 0, sizeof h->medium_bins);
         h->medium_recent = NULL;
         h->full = NULL;
         h->regions = NULL;

@@ -26,7 +26,8 @@
  * Invariants (check.c): within a medium page, start and end bits alternate
  * (start <= end < next start); used == the granules of the live blocks;
  * medium_max_run >= the longest free run; medium_low is a free granule or a
- * block's first; a page is on medium_full iff PAGE_IN_FULL.
+ * block's first; a page is on the medium_bins queue medium_bin, which is
+ * bin_of(medium_max_run).
  * May call: page.c (thread_free_push), region.c, heap.c, error.c.
  */
 #include "internal.h"
@@ -91,18 +92,31 @@ static size_t dirty_mark(region_t *r, uint32_t a, uint32_t b) {
     return fresh;
 }
 
-/* ---- Queues ---- */
+/* ---- Bins: a heap's medium pages by their longest free run ---- */
 
-static void to_full(heap_t *h, page_t *pg) {
-    page_queue_remove(&h->medium, pg);
-    page_queue_push_front(&h->medium_full, pg);
-    pg->flags |= PAGE_IN_FULL;
+/* Bin 0: no run for a medium block. Bin i: runs (bounds) of 2^(i+3) to
+ * 2^(i+4) - 1 granules; the last bin, an empty page (4096). A request of k
+ * granules tries bin_of(k) and up: every page of a higher bin claims a run
+ * of more than k. */
+static unsigned bin_of(uint32_t run) {
+    if (run < MIN_RUN) return 0;
+    unsigned b = (unsigned)(31 - __builtin_clz(run)) - 3;
+    return b < MEDIUM_BINS - 1 ? b : MEDIUM_BINS - 1;
+}
+static_assert(PAGE_GRANULES == 4096 && MIN_RUN >= 16 && MIN_RUN < 32, "bin 1 starts at the shortest medium block");
+
+static void bin_put(heap_t *h, page_t *pg) {
+    pg->medium_bin = (uint8_t)bin_of(pg->medium_max_run);
+    page_queue_push_back(&h->medium_bins[pg->medium_bin], pg);
 }
 
-static void from_full(heap_t *h, page_t *pg) {
-    page_queue_remove(&h->medium_full, pg);
-    pg->flags &= (uint8_t)~PAGE_IN_FULL;
-    page_queue_push_back(&h->medium, pg); /* behind the pages first-fit tries now: older or fuller */
+static void bin_remove(heap_t *h, page_t *pg) { page_queue_remove(&h->medium_bins[pg->medium_bin], pg); }
+
+/* After pg's bound changed: to the bin it now belongs to. */
+static void rebin(heap_t *h, page_t *pg) {
+    if (bin_of(pg->medium_max_run) == pg->medium_bin) return;
+    bin_remove(h, pg);
+    bin_put(h, pg);
 }
 
 /* ---- Free ---- */
@@ -149,12 +163,11 @@ static bool pending_contains(const page_t *pg, const block_t *b) {
 
 static void release_page(heap_t *h, page_t *pg);
 
-/* A page that empties stays while it is the first or the one last
- * allocated from: a loop that allocates and frees one block must not map
+/* A page that empties stays while it is the one last allocated from: a loop that allocates and frees one block must not map
  * and unmap a page each time (807 ns a pair for a page that was neither,
  * 3.9 us with purge delay 0: a madvise each). */
 static bool kept_when_empty(const heap_t *h, const page_t *pg) {
-    return pg == h->medium.first || pg == h->medium_recent;
+    return pg == h->medium_recent;
 }
 
 /* Free the live block at granule g of pg (owner, validated). True when that
@@ -174,7 +187,7 @@ static bool free_run(heap_t *h, page_t *pg, uint32_t g) {
     if (run > pg->medium_max_run) pg->medium_max_run = run;
     if (pg->medium_freed == 0) pg->medium_free_since_ms = os_clock_ms();
     pg->medium_freed += len;
-    if ((pg->flags & PAGE_IN_FULL) && pg->medium_max_run >= MIN_RUN) from_full(h, pg);
+    rebin(h, pg);
     if (pg->used == 0 && !kept_when_empty(h, pg)) { release_page(h, pg); return true; }
     return false;
 }
@@ -309,12 +322,12 @@ static void medium_page_init(heap_t *h, page_t *pg) {
     }
     /* Whatever of its slices was resident stays so until a purge. */
     for (uint32_t i = page_lo(pg) >> 4; i < page_hi(pg) >> 4; i++) bit_set(r->medium_dirty, i);
-    page_queue_push_back(&h->medium, pg);
+    bin_put(h, pg);
 }
 
 static void release_page(heap_t *h, page_t *pg) {
     region_t *r = pg->region;
-    page_queue_remove((pg->flags & PAGE_IN_FULL) ? &h->medium_full : &h->medium, pg);
+    bin_remove(h, pg);
     if (h->medium_recent == pg) h->medium_recent = NULL;
     /* The region counts the page's slices as committed until it purges
      * them: give back to the count what medium_purge took off. */
@@ -333,25 +346,37 @@ void *medium_alloc(heap_t *h, size_t n) {
     uint32_t k = (uint32_t)((n + MEDIUM_GRANULE - 1) >> MEDIUM_GRANULE_SHIFT);
     bool reclaimed = false, rescued = false;
 again:
-    for (page_t *pg = h->medium.first, *next; pg; pg = next) {
-        next = pg->next;
-        if (collect(h, pg)) continue;
-        if (pg->medium_max_run < MIN_RUN) { to_full(h, pg); continue; } /* e.g. moved in by reclaim */
-        if (pg->medium_max_run < k) continue;
+    /* The page last allocated from first (a run of same-sized requests
+     * stays on one page), then the bins from the smallest that may fit. A
+     * failed search makes the page's bound exact and moves it down (saved
+     * next: a page moves behind the others of its new bin). */
+    if (h->medium_recent && !collect(h, h->medium_recent) && h->medium_recent->medium_max_run >= k) {
+        page_t *pg = h->medium_recent;
         uint32_t g = find_run(pg, k);
-        if (g != UINT32_MAX) { h->medium_recent = pg; return take(pg, g, k); }
-        if (pg->medium_max_run < MIN_RUN) to_full(h, pg);
+        if (g != UINT32_MAX) return take(pg, g, k);
+        rebin(h, pg);
     }
-    /* Full pages other threads have freed into (once a call: they may go
-     * on freeing into them). */
+    for (unsigned b = bin_of(k); b < MEDIUM_BINS; b++) {
+        for (page_t *pg = h->medium_bins[b].first, *next; pg; pg = next) {
+            next = pg->next;
+            if (collect(h, pg) || pg->medium_max_run < k) continue;
+            uint32_t g = find_run(pg, k);
+            if (g != UINT32_MAX) { h->medium_recent = pg; return take(pg, g, k); }
+            rebin(h, pg);
+        }
+    }
+    /* Pages of the lower bins other threads have freed into (once a call:
+     * they may go on freeing into them). */
     if (!rescued) {
         rescued = true;
         bool any = false;
-        for (page_t *pg = h->medium_full.first, *next; pg; pg = next) {
-            next = pg->next;
-            if (!atomic_load_explicit(&pg->thread_free, memory_order_relaxed)) continue;
-            (void)collect(h, pg);
-            any = true;
+        for (unsigned b = 0; b < bin_of(k); b++) {
+            for (page_t *pg = h->medium_bins[b].first, *next; pg; pg = next) {
+                next = pg->next;
+                if (!atomic_load_explicit(&pg->thread_free, memory_order_relaxed)) continue;
+                (void)collect(h, pg);
+                any = true;
+            }
         }
         if (any) goto again;
     }
@@ -395,7 +420,7 @@ bool medium_resize(page_t *pg, void *ptr, size_t n) {
         if (pg->medium_freed == 0) pg->medium_free_since_ms = os_clock_ms();
         pg->medium_freed += len - k;
         if (g + k - page_lo(pg) < pg->medium_low) pg->medium_low = g + k - page_lo(pg);
-        if ((pg->flags & PAGE_IN_FULL) && pg->medium_max_run >= MIN_RUN) from_full(h, pg);
+        rebin(h, pg);
         return true;
     }
     /* Grow into the free granules after the block, if there are enough. */
@@ -456,19 +481,17 @@ static void upkeep_list(heap_t *h, page_queue_t *q, bool force, uint64_t now) {
 }
 
 void medium_upkeep(heap_t *h, bool force) {
-    if (!h->medium.first && !h->medium_full.first) return;
     uint64_t now = os_clock_ms();
-    upkeep_list(h, &h->medium_full, force, now);
-    upkeep_list(h, &h->medium, force, now);
+    for (unsigned b = 0; b < MEDIUM_BINS; b++)
+        if (h->medium_bins[b].first) upkeep_list(h, &h->medium_bins[b], force, now);
 }
 
 /* A reclaimed region's medium page changes heaps (heap_reclaim; both heaps
  * locked or owned). Its pending frees stay on thread_free for the new owner. */
 void medium_page_move(heap_t *from, heap_t *to, page_t *pg) {
-    page_queue_remove((pg->flags & PAGE_IN_FULL) ? &from->medium_full : &from->medium, pg);
+    bin_remove(from, pg);
     if (from->medium_recent == pg) from->medium_recent = NULL;
-    pg->flags &= (uint8_t)~PAGE_IN_FULL;
-    page_queue_push_back(&to->medium, pg);
+    bin_put(to, pg);
 }
 
 /* Bytes of r's medium pages that medium_purge gave back: the region counts
@@ -536,6 +559,7 @@ size_t medium_count(const page_t *pg, size_t *granules, bool lists) {
         if (used != pg->used) fatal_msg("heap check failed: medium page used granules", pg);
         if (longest > pg->medium_max_run) fatal_msg("heap check failed: medium longest run above its bound", pg);
         if (first_free != UINT32_MAX && lo + pg->medium_low > first_free) fatal_msg("heap check failed: medium low above the first free run", pg);
+        if (pg->medium_bin != bin_of(pg->medium_max_run)) fatal_msg("heap check failed: medium page in the wrong bin", pg);
         uint32_t low = lo + pg->medium_low;
         if (low < hi && covering_start(r, pg, low) != UINT32_MAX && covering_start(r, pg, low) != low)
             fatal_msg("heap check failed: medium low inside a block", pg);

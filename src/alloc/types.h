@@ -65,6 +65,7 @@
 #define GRANULES_PER_SLICE (SLICE_SIZE / MEDIUM_GRANULE)
 #define MEDIUM_WORDS (USABLE_SLICES * GRANULES_PER_SLICE / 64)
 #define MEDIUM_DIRTY_WORDS ((USABLE_SLICES * SLICE_SIZE / OS_PAGE + 63) / 64)
+#define MEDIUM_BINS 10u                       /* heap_t.medium_bins */
 
 /* Region map: which heap owns the region containing an address. Two levels,
  * indexed by address >> REGION_SHIFT; user space is below 2^47. */
@@ -96,8 +97,8 @@ enum page_flag {
 /* A medium page (medium.c) has size_class CLASS_MEDIUM and block_size
  * MEDIUM_GRANULE; used counts granules in live blocks, reserved the page's
  * granules, capacity stays 0 and check_start is start - SLOW_FREE_OFFSET,
- * so that every free of its blocks takes the slow path. PAGE_IN_FULL: on the heap's
- * medium_full list (no free run long enough for a medium block). */
+ * so that every free of its blocks takes the slow path. It sits on the
+ * heap's medium_bins queue of its longest free run's bound. */
 
 /* A page descriptor is three cache lines, split by who writes them: the
  * owner's malloc and free write line 0 on every call; every thread that frees
@@ -127,6 +128,7 @@ typedef struct page_s {
     uint32_t medium_max_run;  /* an upper bound on the longest free run (granules) */
     uint32_t medium_low;      /* a granule at or below the first free one: free or a block start */
     uint32_t medium_freed;    /* granules freed since the page's free runs were last purged */
+    uint8_t medium_bin;       /* the heap_t.medium_bins queue it is on */
     uint64_t medium_free_since_ms; /* when medium_freed became non-zero */
     /* --- line 2: written by other threads' frees --- */
     _Alignas(64) _Atomic(uintptr_t) thread_free; /* blocks freed by other threads (encoded list) */
@@ -203,8 +205,10 @@ typedef struct heap_s {
     page_t *class_page[CLASS_COUNT];  /* current page of each class (queue head or empty_page) */
     page_queue_t queues[CLASS_COUNT];
     page_t *full;                     /* pages with no free block */
-    page_queue_t medium;              /* medium pages, in the order first-fit tries them */
-    page_queue_t medium_full;         /* medium pages with no run for a medium block */
+    /* Medium pages by the bound on their longest free run (medium.c
+     * bin_of): bin 0 cannot hold a medium block, bin i >= 1 runs of 2^(i+3)
+     * to 2^(i+4) - 1 granules, bin MEDIUM_BINS - 1 an empty page. */
+    page_queue_t medium_bins[MEDIUM_BINS];
     page_t *medium_recent;            /* the medium page last allocated from: kept when it empties */
     region_t *regions;
     uint64_t next_maintenance_ms;
