@@ -131,7 +131,10 @@ MAPALLOC_EXPORT size_t mapalloc_stats_classes(struct mapalloc_class_stats *out, 
 /* The medium blocks (requests above 4 KiB up to the large threshold, exact
  * fit in 256-byte granules; option medium) as one entry: block_size is the
  * granule (256), bytes the granules of the live blocks, pages the 1 MiB
- * medium pages. Returns the live medium blocks; same exactness as above. */
+ * medium pages. Returns the live medium blocks. Exact for the calling
+ * thread's heap and for heaps of exited threads; for another running
+ * thread's heap a snapshot that may be momentarily off either way (its
+ * owner may be halfway through a change of the page's bitmaps). */
 MAPALLOC_EXPORT size_t mapalloc_stats_medium(struct mapalloc_class_stats *out);
 /* Everything mapalloc_stats_print shows, as one JSON object in buf[len]
  * (terminated when len > 0); returns the length the whole text needs, as
