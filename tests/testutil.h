@@ -16,7 +16,13 @@
 
 /* --- CHECK: record a broken promise and go on. ---------------------------- */
 
+/* One count a program. A program of several files defines
+ * TESTUTIL_SHARED_FAILURES in each and check_failures in one. */
+#ifdef TESTUTIL_SHARED_FAILURES
+extern int check_failures;
+#else
 static int check_failures __attribute__((unused));
+#endif
 
 #define CHECK(cond)                                                                   \
     do {                                                                              \

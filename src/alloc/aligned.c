@@ -27,18 +27,22 @@ size_t aligned_small_size(size_t n, size_t align) {
     return pow2 <= opt_large_threshold ? pow2 : 0;
 }
 
+void *heap_alloc_aligned(heap_t *h, size_t n, size_t align) {
+    /* Medium blocks start on granule boundaries. */
+    if (align <= MEDIUM_GRANULE && n > MEDIUM_MIN && n <= opt_large_threshold && LOAD_RELAXED(opt_medium))
+        return medium_alloc(h, n);
+    size_t bs = aligned_small_size(n, align);
+    if (!bs) return large_alloc(n, align, LARGE_ASIS);
+    /* Straight to the class: a medium block of bs bytes is not aligned to bs. */
+    return bs <= DIRECT_MAX ? malloc_direct(h, bs) : malloc_class(h, bs);
+}
+
 void *malloc_aligned_internal(size_t n, size_t align) {
     if (align <= MIN_ALIGN) return malloc_inline(n);
     if (n > ((size_t)1 << 46)) { errno = ENOMEM; return NULL; }
     if (tls_heap == &empty_heap) process_init();
     if (opt_secure) return secure_malloc(tls_heap, n, align);
-    /* Medium blocks start on granule boundaries. */
-    if (align <= MEDIUM_GRANULE && n > MEDIUM_MIN && n <= opt_large_threshold && LOAD_RELAXED(opt_medium))
-        return medium_alloc(tls_heap, n);
-    size_t bs = aligned_small_size(n, align);
-    if (bs > DIRECT_MAX) return malloc_class(tls_heap, bs); /* not medium: its blocks are not aligned to bs */
-    if (bs) return malloc_inline(bs);
-    return large_alloc(n, align, LARGE_ASIS);
+    return heap_alloc_aligned(tls_heap, n, align);
 }
 
 static bool pow2(size_t a) { return a != 0 && (a & (a - 1)) == 0; }

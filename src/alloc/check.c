@@ -27,19 +27,17 @@ static uint32_t walk_list(const page_t *pg, block_t *list, uint8_t *seen) {
 static size_t check_page(const heap_t *h, const region_t *r, const page_t *pg, bool lists) {
     CHECK(pg->region == r, "page region pointer", pg);
     CHECK(pg->start == r->base + (uintptr_t)pg->slice_index * SLICE_SIZE, "page start", pg);
+    for (unsigned s = 0; s < pg->slice_count; s++)
+        CHECK(r->slice_page[pg->slice_index + s] == pg, "slice map", pg);
+    (void)h;
     if (page_is_medium(pg)) {
         CHECK(pg->slice_count == MEDIUM_SLICES && pg->capacity == 0 && pg->check_start == pg->start - SLOW_FREE_OFFSET, "medium page shape", pg);
-        for (unsigned s = 0; s < pg->slice_count; s++)
-            CHECK(r->slice_page[pg->slice_index + s] == pg, "slice map", pg);
-        (void)h;
         return medium_count(pg, NULL, lists); /* checks its bitmaps and counters (medium.c) */
     }
     CHECK(pg->used <= pg->capacity && pg->capacity <= pg->reserved, "page counters", pg);
     CHECK((size_t)pg->reserved * pg->block_size <= (size_t)pg->slice_count * SLICE_SIZE, "page overflows its slices", pg);
     CHECK(pg->block_size == class_size[pg->size_class], "page block size", pg);
     CHECK(((pg->flags & PAGE_IN_FULL) != 0 || opt_secure) == (pg->check_start != pg->start), "full flag and check_start", pg);
-    for (unsigned s = 0; s < pg->slice_count; s++)
-        CHECK(r->slice_page[pg->slice_index + s] == pg, "slice map", pg);
     if (lists) {
         uint8_t seen[(SLICE_SIZE * USABLE_SLICES / MIN_ALIGN) / 8 / 16];
         static_assert(sizeof seen * 8 >= SLICE_SIZE / MIN_ALIGN, "bitmap covers a 1-slice page of 16-byte blocks");

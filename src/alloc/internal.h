@@ -153,6 +153,9 @@ void page_free_to_region(heap_t *h, page_t *pg) INTERNAL;
 void page_unfull(heap_t *h, page_t *pg) INTERNAL;
 void page_setup_divisor(page_t *pg) INTERNAL;
 uint64_t heap_random(heap_t *h) INTERNAL;   /* xorshift64 on the heap's state */
+/* Push the linked blocks head..tail onto pg's thread_free (lock-free); the
+ * callers count them in thread_freed, before or after (page.c, medium.c). */
+void thread_free_link(page_t *pg, block_t *head, block_t *tail) INTERNAL;
 void thread_free_push(page_t *pg, block_t *b) INTERNAL;
 void remote_batch_add(heap_t *h, page_t *pg, block_t *b) INTERNAL;
 void remote_batch_flush(heap_t *h) INTERNAL;
@@ -306,5 +309,9 @@ size_t large_requested_size(const void *p) INTERNAL; /* 0: not a large block */
  * request must go to large.c. */
 size_t aligned_small_size(size_t n, size_t align) INTERNAL;
 void *malloc_aligned_internal(size_t n, size_t align) INTERNAL;
+/* A block of n bytes aligned to align (> MIN_ALIGN) from heap h (its owner,
+ * or under its lock; not secure mode): medium, a class whose blocks are
+ * multiples of align, or a large mapping. */
+void *heap_alloc_aligned(heap_t *h, size_t n, size_t align) INTERNAL;
 
 #endif

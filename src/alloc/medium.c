@@ -41,6 +41,9 @@
 #define PURGE_MIN_GRANULES (64u << 10 >> MEDIUM_GRANULE_SHIFT)
 
 static_assert(PAGE_GRANULES <= UINT16_MAX, "granule indices of a page fit the counters");
+/* Granule g lies in OS page g >> OS_SHIFT of its region (medium_dirty's bits). */
+#define OS_SHIFT (12 - MEDIUM_GRANULE_SHIFT)
+static_assert(OS_PAGE == 1u << 12, "OS_SHIFT");
 
 /* ---- Bitmap helpers: granule indices are relative to the region's base ---- */
 
@@ -84,7 +87,7 @@ static inline uintptr_t granule_addr(const region_t *r, uint32_t g) { return r->
  * were clean (purged, or never touched since their slice was). */
 static size_t dirty_mark(region_t *r, uint32_t a, uint32_t b) {
     size_t fresh = 0;
-    for (uint32_t i = a >> 4, e = (b - 1) >> 4; i <= e; i++) {
+    for (uint32_t i = a >> OS_SHIFT, e = (b - 1) >> OS_SHIFT; i <= e; i++) {
         if (bit_at(r->medium_dirty, i)) continue;
         bit_set(r->medium_dirty, i);
         fresh++;
@@ -269,11 +272,7 @@ void medium_free(page_t *pg, uint16_t tag, void *ptr) {
     atomic_fetch_add_explicit(&pg->pending_granules, block_last(r, pg, g) - g + 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&pg->thread_freed, 1, memory_order_relaxed);
     b->free_mark = free_key;
-    uintptr_t old = atomic_load_explicit(&pg->thread_free, memory_order_relaxed);
-    do {
-        block_set_next(b, (block_t *)old);
-    } while (!atomic_compare_exchange_weak_explicit(&pg->thread_free, &old, (uintptr_t)b, memory_order_release,
-                                                    memory_order_relaxed));
+    thread_free_link(pg, b, b);
 }
 
 /* ---- Allocation ---- */
@@ -321,8 +320,15 @@ static void medium_page_init(heap_t *h, page_t *pg) {
         stat_commit((ptrdiff_t)(2 * OS_PAGE));
     }
     /* Whatever of its slices was resident stays so until a purge. */
-    for (uint32_t i = page_lo(pg) >> 4; i < page_hi(pg) >> 4; i++) bit_set(r->medium_dirty, i);
+    for (uint32_t i = page_lo(pg) >> OS_SHIFT; i < page_hi(pg) >> OS_SHIFT; i++) bit_set(r->medium_dirty, i);
     bin_put(h, pg);
+}
+
+/* Bytes of pg that medium_purge gave back and no block has touched since. */
+static size_t page_purged_bytes(const region_t *r, const page_t *pg) {
+    size_t clean = 0;
+    for (uint32_t i = page_lo(pg) >> OS_SHIFT; i < page_hi(pg) >> OS_SHIFT; i++) clean += !bit_at(r->medium_dirty, i);
+    return clean * OS_PAGE;
 }
 
 static void release_page(heap_t *h, page_t *pg) {
@@ -331,9 +337,8 @@ static void release_page(heap_t *h, page_t *pg) {
     if (h->medium_recent == pg) h->medium_recent = NULL;
     /* The region counts the page's slices as committed until it purges
      * them: give back to the count what medium_purge took off. */
-    size_t clean = 0;
-    for (uint32_t i = page_lo(pg) >> 4; i < page_hi(pg) >> 4; i++) clean += !bit_at(r->medium_dirty, i);
-    if (clean) stat_commit((ptrdiff_t)(clean * OS_PAGE));
+    size_t purged = page_purged_bytes(r, pg);
+    if (purged) stat_commit((ptrdiff_t)purged);
     region_free_page(h, pg);
 }
 
@@ -448,9 +453,9 @@ static size_t purge_page(page_t *pg) {
         /* OS pages wholly inside the free run [at, s), but none of a head
          * kept whole (region.c: a MAP_HUGETLB page, or a transparent huge
          * page that a partial purge would split). */
-        uint32_t from = (at + 15) >> 4;
+        uint32_t from = (at + (1u << OS_SHIFT) - 1) >> OS_SHIFT;
         if (keep_head && from < HEAD_BYTES / OS_PAGE) from = HEAD_BYTES / OS_PAGE;
-        for (uint32_t i = from, end = s >> 4; i < end;) {
+        for (uint32_t i = from, end = s >> OS_SHIFT; i < end;) {
             if (!bit_at(r->medium_dirty, i)) { i++; continue; }
             uint32_t j = i;
             while (j < end && bit_at(r->medium_dirty, j)) bit_clear(r->medium_dirty, j++);
@@ -498,13 +503,12 @@ void medium_page_move(heap_t *from, heap_t *to, page_t *pg) {
  * every used slice as committed, so whoever drops its slices wholesale
  * (region_destroy_all) adds these back first. */
 size_t medium_purged_bytes(const region_t *r) {
-    size_t clean = 0;
+    size_t bytes = 0;
     for (unsigned i = 0; i < USABLE_SLICES; i++) {
         const page_t *pg = region_page_at(r, i);
-        if (!pg || !page_is_medium(pg)) continue;
-        for (uint32_t k = page_lo(pg) >> 4; k < page_hi(pg) >> 4; k++) clean += !bit_at(r->medium_dirty, k);
+        if (pg && page_is_medium(pg)) bytes += page_purged_bytes(r, pg);
     }
-    return clean * OS_PAGE;
+    return bytes;
 }
 
 /* ---- Walking and checking ---- */

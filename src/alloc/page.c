@@ -97,13 +97,17 @@ static void page_extend(heap_t *h, page_t *pg) {
     STORE_RELAXED(pg->div_last, pg->capacity - 1);
 }
 
-void thread_free_push(page_t *pg, block_t *b) {
-    b->free_mark = free_key;
+void thread_free_link(page_t *pg, block_t *head, block_t *tail) {
     uintptr_t old = atomic_load_explicit(&pg->thread_free, memory_order_relaxed);
     do {
-        block_set_next(b, (block_t *)old);
-    } while (!atomic_compare_exchange_weak_explicit(&pg->thread_free, &old, (uintptr_t)b,
+        block_set_next(tail, (block_t *)old);
+    } while (!atomic_compare_exchange_weak_explicit(&pg->thread_free, &old, (uintptr_t)head,
                                                     memory_order_release, memory_order_relaxed));
+}
+
+void thread_free_push(page_t *pg, block_t *b) {
+    b->free_mark = free_key;
+    thread_free_link(pg, b, b);
     /* After the push: a collector that counts this block has it in its list. */
     atomic_fetch_add_explicit(&pg->thread_freed, 1, memory_order_release);
 }
@@ -121,11 +125,7 @@ void remote_batch_forget(heap_t *h) {
 void remote_batch_flush(heap_t *h) {
     page_t *pg = h->batch_page;
     if (!pg || !h->batch_count) { h->batch_page = NULL; return; }
-    uintptr_t old = atomic_load_explicit(&pg->thread_free, memory_order_relaxed);
-    do {
-        block_set_next(h->batch_tail, (block_t *)old);
-    } while (!atomic_compare_exchange_weak_explicit(&pg->thread_free, &old, (uintptr_t)h->batch_head,
-                                                    memory_order_release, memory_order_relaxed));
+    thread_free_link(pg, h->batch_head, h->batch_tail);
     atomic_fetch_add_explicit(&pg->thread_freed, h->batch_count, memory_order_release);
     remote_batch_forget(h);
 }

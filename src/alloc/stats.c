@@ -78,6 +78,20 @@ static uint32_t pending_frees(const page_t *pg) {
     return n;
 }
 
+/* Count a page of `span` bytes holding `blocks` live blocks of `bytes` in
+ * its class's figures and its heap's (k->bytes is filled in later for the
+ * classes, from their block size). */
+static void add_page(struct mapalloc_class_stats *k, struct heap_figures *hf, size_t blocks, size_t bytes, size_t span) {
+    k->blocks += blocks;
+    k->bytes += bytes;
+    k->pages++;
+    k->page_bytes += span;
+    hf->pages++;
+    hf->page_bytes += span;
+    hf->blocks += blocks;
+    hf->bytes += bytes;
+}
+
 /* Add h's pages to cls[] and foreign[] (by class), fill *hf, and, when
  * cls_free is not NULL, add the free blocks of each class's pages to it. */
 static void walk_heap(heap_t *h, bool exact, struct mapalloc_class_stats *cls, size_t *foreign,
@@ -98,20 +112,11 @@ static void walk_heap(heap_t *h, bool exact, struct mapalloc_class_stats *cls, s
                 size_t blocks = medium_count(pg, &granules, false);
                 uint32_t pending = exact ? pending_frees(pg)
                                          : atomic_load_explicit(&pg->thread_freed, memory_order_acquire);
-                blocks = blocks > pending ? blocks - pending : 0;
                 /* Blocks other threads freed, not yet taken in: a count kept
                  * for this (exact once their pushes are done). */
                 uint32_t gone = atomic_load_explicit(&pg->pending_granules, memory_order_relaxed);
-                granules = granules > gone ? granules - gone : 0;
-                size_t span = (size_t)pg->slice_count * SLICE_SIZE;
-                cls[0].blocks += blocks;
-                cls[0].bytes += granules * MEDIUM_GRANULE;
-                cls[0].pages++;
-                cls[0].page_bytes += span;
-                hf->pages++;
-                hf->page_bytes += span;
-                hf->blocks += blocks;
-                hf->bytes += granules * MEDIUM_GRANULE;
+                add_page(&cls[0], hf, blocks > pending ? blocks - pending : 0,
+                         (granules > gone ? granules - gone : 0) * MEDIUM_GRANULE, (size_t)pg->slice_count * SLICE_SIZE);
                 continue;
             }
             unsigned c = LOAD_RELAXED(pg->size_class);
@@ -124,17 +129,11 @@ static void walk_heap(heap_t *h, bool exact, struct mapalloc_class_stats *cls, s
             uint32_t pending = exact ? pending_frees(pg)
                                      : atomic_load_explicit(&pg->thread_freed, memory_order_acquire);
             used = used > pending ? used - pending : 0;
-            cls[c].blocks += used;
             if (cls_free) {
                 size_t reserved = span / class_size[c];
                 cls_free[c] += reserved > used ? reserved - used : 0;
             }
-            cls[c].pages++;
-            cls[c].page_bytes += span;
-            hf->pages++;
-            hf->page_bytes += span;
-            hf->blocks += used;
-            hf->bytes += used * class_size[c];
+            add_page(&cls[c], hf, used, used * class_size[c], span);
         }
     }
     /* Blocks h holds that are free, though their owners' pages count them. */

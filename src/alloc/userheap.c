@@ -26,14 +26,7 @@ static void unlock(heap_t *h) {
 
 static void *heap_alloc_locked(heap_t *h, size_t n, size_t align) {
     if (opt_secure) return secure_malloc(h, n, align);
-    if (align > MIN_ALIGN) {
-        if (align <= MEDIUM_GRANULE && n > MEDIUM_MIN && n <= opt_large_threshold && LOAD_RELAXED(opt_medium))
-            return medium_alloc(h, n); /* granule-aligned */
-        size_t bs = aligned_small_size(n, align);
-        if (!bs) return large_alloc(n, align, LARGE_ASIS);
-        if (bs > DIRECT_MAX) return malloc_class(h, bs);
-        n = bs;
-    }
+    if (align > MIN_ALIGN) return heap_alloc_aligned(h, n, align);
     return n <= DIRECT_MAX ? malloc_direct(h, n) : malloc_not_direct(h, n);
 }
 
