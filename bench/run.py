@@ -562,6 +562,64 @@ def ratio(x, ref):
     return x / ref if x is not None and ref else None
 
 
+RUN_KEYS = {"time": lambda r: r["wall_s"], "cpu": lambda r: r["cpu_s"],
+            "rss": lambda r: r["maxrss_kib"] / 1024.0}
+
+
+def samples(runs, workloads, allocs, key):
+    """-> {(workload, alloc): [the key's value of each successful repetition]}"""
+    get = RUN_KEYS[key]
+    out = {(w, a): [] for w in workloads for a in allocs}
+    for r in runs:
+        if r["status"] == "ok" and (r["workload"], r["alloc"]) in out:
+            out[(r["workload"], r["alloc"])].append(get(r))
+    return out
+
+
+def bootstrap_geomeans(runs, workloads, peers, ref, key, rounds=2000, seed=1):
+    """How sure a run is of each peer's geomean ratio to ref: the 5th and
+    95th percentiles of the ratio over `rounds` resamplings. Each resampling
+    draws every workload's repetitions again with replacement, the same
+    repetitions for every allocator (the allocators of one repetition ran
+    back to back, so a slow spell of the host hits them together), and takes
+    the medians, as the report does. -> {peer: (low, high)}. Deterministic
+    (fixed seed)."""
+    get = RUN_KEYS[key]
+    allocs = list(peers) + [ref]
+    by_rep = {w: {} for w in workloads}  # workload -> rep -> alloc -> value
+    for r in runs:
+        if r["status"] == "ok" and r["workload"] in by_rep and r["alloc"] in allocs:
+            by_rep[r["workload"]].setdefault(int(r["rep"]), {})[r["alloc"]] = get(r)
+    reps = {w: sorted(d) for w, d in by_rep.items()}
+    rng = random.Random(seed)
+    got = {a: [] for a in peers}
+    for _ in range(rounds):
+        med = {}
+        for w in workloads:
+            if not reps[w]:
+                continue
+            drawn = [reps[w][rng.randrange(len(reps[w]))] for _ in reps[w]]
+            for a in allocs:
+                xs = [by_rep[w][i][a] for i in drawn if a in by_rep[w][i]]
+                if xs:
+                    med[(w, a)] = statistics.median(xs)
+        for a in peers:
+            g = geomean([ratio(med.get((w, a)), med.get((w, ref))) for w in workloads])
+            if g is not None:
+                got[a].append(g)
+    out = {}
+    for a, gs in got.items():
+        if gs:
+            gs.sort()
+            out[a] = (gs[int(0.05 * (len(gs) - 1))], gs[int(0.95 * (len(gs) - 1))])
+    return out
+
+
+def spread(xs):
+    """Largest over smallest repetition (1.00: all the same), or None."""
+    return max(xs) / min(xs) if xs and min(xs) > 0 else None
+
+
 def fmt(x, spec):
     return "—" if x is None else spec % x
 
@@ -635,13 +693,26 @@ def markdown(ctx, runs, table, workloads, allocs, ref, cg, failures):
         L.append("")
 
     if ref == "mapalloc" and peers:
-        verdict(L, table, workloads, peers)
+        verdict(L, table, workloads, peers, runs)
     section("Wall time (median seconds, ratio to %s)" % ref, "time", "%.3f")
     section("Peak RSS (median MiB, ratio to %s)" % ref, "rss", "%.1f")
     L.append("CPU time (user + system) is less disturbed than wall time by other load on the "
              "machine; for the multi-threaded workloads it also counts spinning and lock waits.")
     L.append("")
     section("CPU time (median seconds, ratio to %s)" % ref, "cpu", "%.3f")
+    L.append("## How much the repetitions vary (largest / smallest: wall time, peak RSS)")
+    L.append("")
+    L.append("A ratio between two allocators that is closer to 1 than both cells' spreads "
+             "is within this machine's run-to-run noise.")
+    L.append("")
+    L.append("| workload | " + " | ".join(allocs) + " |")
+    L.append("|" + "---|" * (len(allocs) + 1))
+    by_key = {k: samples(runs, workloads, allocs, k) for k in ("time", "rss")}
+    for w in workloads:
+        L.append("| %s | %s |" % (w, " | ".join(
+            "%s / %s" % (fmt(spread(by_key["time"][(w, a)]), "%.2f"), fmt(spread(by_key["rss"][(w, a)]), "%.2f"))
+            for a in allocs)))
+    L.append("")
     mem = [w for w in workloads if any(table[(w, a)]["end_rss"] is not None for a in allocs)]
     if "memshape" in mem:
         L.append("## Memory given back (memshape: RSS after the work, median MiB)")
@@ -690,9 +761,15 @@ def markdown(ctx, runs, table, workloads, allocs, ref, cg, failures):
     return "\n".join(L)
 
 
-def verdict(L, table, workloads, peers):
-    """The targets of issue 3, checked on this run's medians."""
+def verdict(L, table, workloads, peers, runs):
+    """The targets of issue 3, checked on this run's medians, each with how
+    sure the run is of the best peer's ratio (bootstrap_geomeans)."""
     L.append("## Verdict")
+    L.append("")
+    L.append("In brackets: the 90% interval of the best peer's geomean ratio when each "
+             "workload's repetitions are drawn again at random, the same ones for every "
+             "allocator (bootstrap, 2000 rounds). An interval that straddles 1.00 means "
+             "this run cannot tell the two apart.")
     L.append("")
     for key, what, goal in (("time", "wall time", "ahead of every peer"),
                             ("cpu", "CPU time", "ahead of every peer"),
@@ -704,9 +781,10 @@ def verdict(L, table, workloads, peers):
             continue
         best = min(g, key=g.get)
         ok = g[best] >= 1.0
-        L.append("- %s: geomean %s (target: %s): best peer %s at %.2f of mapalloc: **%s**"
+        lo, hi = bootstrap_geomeans(runs, workloads, [best], "mapalloc", key).get(best, (None, None))
+        L.append("- %s: geomean %s (target: %s): best peer %s at %.2f of mapalloc [%s-%s]: **%s**"
                  % (what, "ratios " + ", ".join("%s %.2f" % (a, v) for a, v in g.items()), goal,
-                    best, g[best], "met" if ok else "not met"))
+                    best, g[best], fmt(lo, "%.2f"), fmt(hi, "%.2f"), "met" if ok else "not met"))
     for key, what in (("time", "wall"), ("cpu", "CPU")):
         slow = []
         for w in workloads:
