@@ -702,8 +702,9 @@ def markdown(ctx, runs, table, workloads, allocs, ref, cg, failures):
     section("CPU time (median seconds, ratio to %s)" % ref, "cpu", "%.3f")
     L.append("## How much the repetitions vary (largest / smallest: wall time, peak RSS)")
     L.append("")
-    L.append("A ratio between two allocators that is closer to 1 than both cells' spreads "
-             "is within this machine's run-to-run noise.")
+    L.append("One repetition can differ from another of the same cell by this much; a "
+             "median of several moves less. How sure the geomeans are: the verdict's "
+             "intervals.")
     L.append("")
     L.append("| workload | " + " | ".join(allocs) + " |")
     L.append("|" + "---|" * (len(allocs) + 1))
