@@ -64,6 +64,18 @@ r.append({"workload": "a", "alloc": "peer", "rep": 3, "status": "timeout", "wall
 lo, hi = run.bootstrap_geomeans(r, ["a"], ["peer"], "mapalloc", "time")["peer"]
 check(abs(lo - 2.0) < 1e-12 and abs(hi - 2.0) < 1e-12, "failed run counted: %r-%r" % (lo, hi))
 
+# The chart's whisker for a bar is the same interval, on that workload alone.
+t = {("a", "mapalloc"): [1.0] * 3, ("a", "peer"): [2.0] * 3,
+     ("b", "mapalloc"): [1.0, 1.0, 1.0], ("b", "peer"): [1.5, 2.0, 2.5]}
+r = runs_of(t)
+for x in r:
+    x["end_rss_kib"] = ""
+svg = run.svg_chart(run.summarize(r, ["a", "b"], ["peer", "mapalloc"]), ["a", "b"], ["peer", "mapalloc"],
+                    "mapalloc", "check", r)
+lo, hi = interval(t, ["b"])
+check("a peer: 2.00 (90%: 2.00-2.00)" in svg, "chart: constant bar's whisker")
+check("b peer: 2.00 (90%%: %.2f-%.2f)" % (lo, hi) in svg, "chart: noisy bar's whisker is its interval")
+
 check(run.spread([2.0, 1.0, 4.0]) == 4.0, "spread of 1..4 is 4")
 check(run.spread([]) is None, "spread of nothing is unknown")
 

@@ -800,9 +800,17 @@ def verdict(L, table, workloads, peers, runs):
     L.append("")
 
 
-def svg_chart(table, workloads, allocs, ref, title):
-    """Grouped bars of wall-time, CPU-time and peak-RSS ratios (allocator / ref), log scale."""
+def svg_chart(table, workloads, allocs, ref, title, runs=None):
+    """Grouped bars of wall-time, CPU-time and peak-RSS ratios (allocator / ref), log scale;
+    with runs, each bar has a whisker over its 90% bootstrap interval (bootstrap_geomeans
+    on the one workload)."""
     others = [a for a in allocs if a != ref]
+    whisker = {}
+    if runs:
+        for key in ("time", "cpu", "rss"):
+            for w in workloads:
+                for a, iv in bootstrap_geomeans(runs, [w], others, ref, key).items():
+                    whisker[(w, a, key)] = iv
     panels = [("Wall time / %s (above 1: %s faster)" % (ref, ref), "time"),
               ("CPU time (user + system) / %s (above 1: %s cheaper)" % (ref, ref), "cpu"),
               ("Peak RSS / %s (above 1: %s leaner)" % (ref, ref), "rss")]
@@ -830,6 +838,9 @@ def svg_chart(table, workloads, allocs, ref, title):
            'font-family="sans-serif" font-size="12">' % (W, H, W, H),
            '<rect width="100%" height="100%" fill="white"/>',
            '<text x="%d" y="22" font-size="16" font-weight="bold">%s</text>' % (left, esc(title))]
+    if whisker:
+        out.append('<text x="%d" y="40" font-size="11" fill="#444">whiskers: 90%% bootstrap interval '
+                   'of the ratio over the repetitions</text>' % left)
     lx = left + 430
     for i, a in enumerate(others):
         out.append('<rect x="%d" y="10" width="12" height="12" fill="%s"/>' % (lx + i * 110, COLORS.get(a, "#999")))
@@ -851,9 +862,16 @@ def svg_chart(table, workloads, allocs, ref, title):
                 if not r:
                     continue
                 y = y_of(min(max(r, 2.0 ** lo_e), 2.0 ** hi_e), y0)
-                out.append('<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s %s: %.2f'
+                iv = whisker.get((w, a, key))
+                out.append('<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s %s: %.2f%s'
                            '</title></rect>' % (gx + ai * bw, min(y, y1), bw - 1, max(abs(y1 - y), 1),
-                                                COLORS.get(a, "#999"), esc(w), esc(a), r))
+                                                COLORS.get(a, "#999"), esc(w), esc(a), r,
+                                                " (90%%: %.2f-%.2f)" % iv if iv else ""))
+                if iv:
+                    ya, yb = (y_of(min(max(v, 2.0 ** lo_e), 2.0 ** hi_e), y0) for v in iv)
+                    xc = gx + ai * bw + (bw - 1) / 2
+                    out.append('<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#222" stroke-width="1"/>'
+                               % (xc, ya, xc, yb))
             out.append('<text x="%.1f" y="%d" text-anchor="middle">%s</text>'
                        % (left + wi * gw + gw / 2, y0 + ph + 16, esc(w)))
     out.append("</svg>")
@@ -1024,7 +1042,7 @@ def main():
     with open(os.path.join(ctx.out, "results.svg"), "w") as f:
         f.write(svg_chart(table, names, allocs, ref,
                           "mapalloc benchmarks, %s (%s)" % (ctx.started.strftime("%Y-%m-%d"),
-                                                           "quick" if ctx.quick else "full")))
+                                                           "quick" if ctx.quick else "full"), runs))
     md = markdown(ctx, runs, table, names, allocs, ref, cg, failures)
     with open(os.path.join(ctx.out, "results.md"), "w") as f:
         f.write(md)
