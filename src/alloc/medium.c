@@ -18,7 +18,7 @@
  * Ownership as for small pages: the owning heap (its thread, or whoever
  * holds a first-class or abandoned heap's lock) allocates, frees and writes
  * the bitmaps; another thread's free pushes the block onto the page's
- * thread_free (no count in thread_freed: see medium_free), which the owner
+ * thread_free (counted before the push: see medium_free), which the owner
  * takes in when it next looks at the page.
  * A free run's whole OS pages are given back (MADV_DONTNEED) once they have
  * been free for the purge delay.
@@ -28,7 +28,7 @@
  * medium_max_run >= the longest free run; medium_low is a free granule or a
  * block's first; a page is on the medium_bins queue medium_bin, which is
  * bin_of(medium_max_run).
- * May call: page.c (thread_free_push), region.c, heap.c, error.c.
+ * May call: page.c (thread_free_link, page queues), region.c, heap.c, error.c.
  */
 #include "internal.h"
 #include "options.h"
@@ -83,16 +83,17 @@ static inline uint32_t page_hi(const page_t *pg) { return page_lo(pg) + pg->slic
 static inline uint32_t granule_of(const region_t *r, uintptr_t p) { return (uint32_t)((p - r->base) >> MEDIUM_GRANULE_SHIFT); }
 static inline uintptr_t granule_addr(const region_t *r, uint32_t g) { return r->base + ((uintptr_t)g << MEDIUM_GRANULE_SHIFT); }
 
-/* Mark region r's OS pages holding granules [a, b) dirty; returns how many
- * were clean (purged, or never touched since their slice was). */
-static size_t dirty_mark(region_t *r, uint32_t a, uint32_t b) {
+/* Granules [a, b) of region r come into use: mark their OS pages dirty,
+ * and count those that were clean (purged, or never touched since their
+ * slice was) committed again. */
+static void dirty_mark(region_t *r, uint32_t a, uint32_t b) {
     size_t fresh = 0;
     for (uint32_t i = a >> OS_SHIFT, e = (b - 1) >> OS_SHIFT; i <= e; i++) {
         if (bit_at(r->medium_dirty, i)) continue;
         bit_set(r->medium_dirty, i);
         fresh++;
     }
-    return fresh;
+    if (fresh) stat_commit((ptrdiff_t)(fresh * OS_PAGE));
 }
 
 /* ---- Bins: a heap's medium pages by their longest free run ---- */
@@ -173,6 +174,17 @@ static bool kept_when_empty(const heap_t *h, const page_t *pg) {
     return pg == h->medium_recent;
 }
 
+/* len granules of pg, from granule at, became free (owner) and joined a
+ * free run of run granules: the page's bounds, its purge count and its bin
+ * follow. */
+static void granules_freed(heap_t *h, page_t *pg, uint32_t at, uint32_t len, uint32_t run) {
+    if (at - page_lo(pg) < pg->medium_low) pg->medium_low = at - page_lo(pg);
+    if (run > pg->medium_max_run) pg->medium_max_run = run;
+    if (pg->medium_freed == 0) pg->medium_free_since_ms = os_clock_ms();
+    pg->medium_freed += len;
+    rebin(h, pg);
+}
+
 /* Free the live block at granule g of pg (owner, validated). True when that
  * emptied pg and gave it back to its region: pg, and maybe the region's
  * mapping, are gone (region_free_page may unmap an empty region). */
@@ -181,16 +193,10 @@ static bool free_run(heap_t *h, page_t *pg, uint32_t g) {
     uint32_t e = block_last(r, pg, g), lo = page_lo(pg), hi = page_hi(pg);
     bit_clear(r->medium_start, g);
     bit_clear(r->medium_end, e);
-    uint32_t len = e - g + 1;
-    pg->used -= len;
-    if (g - lo < pg->medium_low) pg->medium_low = g - lo;
+    pg->used -= e - g + 1;
     /* The free run the block joins: from after the previous block's end to
      * the next block's start. */
-    uint32_t run = next_bit(r->medium_start, e + 1, hi) - (prev_bit(r->medium_end, g - 1, lo) + 1);
-    if (run > pg->medium_max_run) pg->medium_max_run = run;
-    if (pg->medium_freed == 0) pg->medium_free_since_ms = os_clock_ms();
-    pg->medium_freed += len;
-    rebin(h, pg);
+    granules_freed(h, pg, g, e - g + 1, next_bit(r->medium_start, e + 1, hi) - (prev_bit(r->medium_end, g - 1, lo) + 1));
     if (pg->used == 0 && !kept_when_empty(h, pg)) { release_page(h, pg); return true; }
     return false;
 }
@@ -222,15 +228,20 @@ static bool collect(heap_t *h, page_t *pg) {
     return false;
 }
 
+/* p, granule-aligned in pg, must start a live block: not free granules,
+ * not inside a block, not pushed by another thread already and not yet
+ * taken in. A live block's start bit does not change while it lives, so any
+ * thread may ask. */
+static void check_live_start(const region_t *r, const page_t *pg, uintptr_t p) {
+    if (!bit_at(r->medium_start, granule_of(r, p))) bad_pointer(r, pg, p, BUG_DOUBLE_FREE);
+    if (((const block_t *)p)->free_mark == free_key && pending_contains(pg, (const block_t *)p))
+        fatal_bug(BUG_DOUBLE_FREE, (const void *)p, -1, 0);
+}
+
 /* The owner's (or lock holder's) free of p in medium page pg. */
 static void free_owned(heap_t *h, page_t *pg, uintptr_t p) {
-    region_t *r = pg->region;
-    uint32_t g = granule_of(r, p);
-    if (!bit_at(r->medium_start, g)) bad_pointer(r, pg, p, BUG_DOUBLE_FREE);
-    /* Pushed by another thread already, and not yet taken in. */
-    if (((block_t *)p)->free_mark == free_key && pending_contains(pg, (block_t *)p))
-        fatal_bug(BUG_DOUBLE_FREE, (void *)p, -1, 0);
-    (void)free_run(h, pg, g);
+    check_live_start(pg->region, pg, p);
+    (void)free_run(h, pg, granule_of(pg->region, p));
 }
 
 void medium_free(page_t *pg, uint16_t tag, void *ptr) {
@@ -257,10 +268,9 @@ void medium_free(page_t *pg, uint16_t tag, void *ptr) {
         }
         pthread_mutex_unlock(&owner->adopt_lock);
     }
-    /* Another thread's block: its start bit does not change while it lives. */
+    /* Another thread's block. */
+    check_live_start(r, pg, p);
     block_t *b = ptr;
-    if (!bit_at(r->medium_start, granule_of(r, p))) bad_pointer(r, pg, p, BUG_DOUBLE_FREE);
-    if (b->free_mark == free_key && pending_contains(pg, b)) fatal_bug(BUG_DOUBLE_FREE, ptr, -1, 0);
     /* The push is the last this thread does with the page: once the CAS is
      * done the owner may take the block in, empty the page and unmap its
      * region. So the counts (for statistics) go up before the push, while
@@ -300,8 +310,7 @@ static void *take(page_t *pg, uint32_t g, uint32_t k) {
     bit_set(r->medium_end, g + k - 1);
     pg->used += k;
     if (g - page_lo(pg) == pg->medium_low) pg->medium_low += k;
-    size_t fresh = dirty_mark(r, g, g + k);
-    if (fresh) stat_commit((ptrdiff_t)(fresh * OS_PAGE));
+    dirty_mark(r, g, g + k);
     block_t *b = (block_t *)granule_addr(r, g);
     b->free_mark = 0;
     return b;
@@ -420,12 +429,7 @@ bool medium_resize(page_t *pg, void *ptr, size_t n) {
         bit_clear(r->medium_end, e);
         bit_set(r->medium_end, g + k - 1);
         pg->used -= len - k;
-        uint32_t run = next_bit(r->medium_start, e + 1, hi) - (g + k);
-        if (run > pg->medium_max_run) pg->medium_max_run = run;
-        if (pg->medium_freed == 0) pg->medium_free_since_ms = os_clock_ms();
-        pg->medium_freed += len - k;
-        if (g + k - page_lo(pg) < pg->medium_low) pg->medium_low = g + k - page_lo(pg);
-        rebin(h, pg);
+        granules_freed(h, pg, g + k, len - k, next_bit(r->medium_start, e + 1, hi) - (g + k));
         return true;
     }
     /* Grow into the free granules after the block, if there are enough. */
@@ -435,8 +439,7 @@ bool medium_resize(page_t *pg, void *ptr, size_t n) {
     pg->used += k - len;
     uint32_t low = page_lo(pg) + pg->medium_low;
     if (low > e && low < g + k) pg->medium_low = g + k - page_lo(pg);
-    size_t fresh = dirty_mark(r, e + 1, g + k);
-    if (fresh) stat_commit((ptrdiff_t)(fresh * OS_PAGE));
+    dirty_mark(r, e + 1, g + k);
     return true;
 }
 

@@ -256,6 +256,22 @@ static unsigned percent_tenths(size_t part, size_t whole) {
     return whole ? (unsigned)((part * 1000.0) / (double)whole + 0.5) : 0;
 }
 
+/* One row of the size-class table (none for an unused class); adds the row
+ * to *sum when given. */
+static void print_class_row(FILE *out, const char *label, const char *block, const struct mapalloc_class_stats *k,
+                            struct mapalloc_class_stats *sum) {
+    if (!k->pages && !k->blocks && sum) return;
+    unsigned w = percent_tenths(k->waste, k->page_bytes);
+    fprintf(out, "    %5s %7s %10zu %13zu %6zu %13zu %13zu %4u.%u\n", label, block, k->blocks, k->bytes, k->pages,
+            k->page_bytes, k->waste, w / 10, w % 10);
+    if (sum) {
+        sum->blocks += k->blocks;
+        sum->bytes += k->bytes;
+        sum->pages += k->pages;
+        sum->page_bytes += k->page_bytes;
+    }
+}
+
 MAPALLOC_EXPORT void mapalloc_stats_print(FILE *out) {
     struct snapshot s;
     snapshot_take(&s, true);
@@ -286,26 +302,16 @@ MAPALLOC_EXPORT void mapalloc_stats_print(FILE *out) {
     fprintf(out, "  size classes (those with pages or live blocks)\n"
                  "    %5s %7s %10s %13s %6s %13s %13s %6s\n",
             "class", "block", "blocks", "bytes", "pages", "page bytes", "waste", "waste%");
-    size_t blocks = 0, bytes = 0, pages = 0, page_bytes = 0;
+    struct mapalloc_class_stats all = {0};
     for (unsigned c = 1; c < CLASS_COUNT; c++) {
-        const struct mapalloc_class_stats *k = &s.cls[c];
-        if (!k->pages && !k->blocks) continue;
-        unsigned w = percent_tenths(k->waste, k->page_bytes);
-        fprintf(out, "    %5u %7zu %10zu %13zu %6zu %13zu %13zu %4u.%u\n", c, k->block_size, k->blocks,
-                k->bytes, k->pages, k->page_bytes, k->waste, w / 10, w % 10);
-        blocks += k->blocks, bytes += k->bytes, pages += k->pages, page_bytes += k->page_bytes;
+        char label[12], block[12];
+        snprintf(label, sizeof label, "%u", c);
+        snprintf(block, sizeof block, "%zu", s.cls[c].block_size);
+        print_class_row(out, label, block, &s.cls[c], &all);
     }
-    const struct mapalloc_class_stats *m = &s.cls[0];
-    if (m->pages || m->blocks) {
-        unsigned mw = percent_tenths(m->waste, m->page_bytes);
-        fprintf(out, "    %5s %7s %10zu %13zu %6zu %13zu %13zu %4u.%u\n", "med", "exact", m->blocks, m->bytes,
-                m->pages, m->page_bytes, m->waste, mw / 10, mw % 10);
-        blocks += m->blocks, bytes += m->bytes, pages += m->pages, page_bytes += m->page_bytes;
-    }
-    size_t waste = page_bytes > bytes ? page_bytes - bytes : 0;
-    unsigned w = percent_tenths(waste, page_bytes);
-    fprintf(out, "    %5s %7s %10zu %13zu %6zu %13zu %13zu %4u.%u\n", "all", "", blocks, bytes, pages,
-            page_bytes, waste, w / 10, w % 10);
+    print_class_row(out, "med", "exact", &s.cls[0], &all);
+    all.waste = all.page_bytes > all.bytes ? all.page_bytes - all.bytes : 0;
+    print_class_row(out, "all", "", &all, NULL);
     fprintf(out, "  heaps (blocks: live blocks of the heap's pages; foreign: other heaps' free blocks it caches)\n"
                  "    %5s %9s %7s %6s %13s %13s %10s %13s %7s\n",
             "heap", "state", "regions", "pages", "page bytes", "dirty bytes", "blocks", "bytes", "foreign");
