@@ -287,6 +287,7 @@ void process_init(void) INTERNAL;
 extern _Atomic size_t stat_committed INTERNAL, stat_reserved INTERNAL, stat_purged INTERNAL,
     stat_peak_committed INTERNAL, stat_regions INTERNAL;
 void stat_commit(ptrdiff_t delta) INTERNAL;
+void cache_commit_grew(size_t committed) INTERNAL; /* large_cache.c: the cache gives way */
 
 /* Lookup of a small block: its page, and whether p is a block start. */
 page_t *small_page_of(uintptr_t p, uint16_t *tag_out) INTERNAL;

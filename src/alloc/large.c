@@ -23,8 +23,10 @@
  * mutex (two threads appending to big strings with realloc made 2300 futex
  * calls a second on one lock). large_mutex guards the rest: the fence and
  * the recent frees. Lock order: a shard's lock is never held while taking
- * large_mutex, another shard's lock or the cache's; large_mutex is never
- * held while taking the cache's. */
+ * large_mutex or another shard's lock; large_mutex is never held while
+ * taking the cache's. The cache's lock is taken last of all, also under a
+ * shard's lock (a table that grows commits memory, and a commit may shrink
+ * the cache: cache_commit_grew). */
 #define SHARDS 16
 typedef struct shard_s {
     pthread_mutex_t lock;
@@ -532,14 +534,16 @@ void large_stats(size_t *blocks, size_t *bytes, size_t *cached) {
     *cached = cache_held();
 }
 
+/* The cache's lock last: it is taken under a shard's lock (a table that
+ * grows commits memory, and a commit may shrink the cache). */
 void large_fork_prepare(void) {
     pthread_mutex_lock(&large_mutex);
-    cache_fork_prepare();
     for (unsigned s = 0; s < SHARDS; s++) pthread_mutex_lock(&shards[s].lock);
+    cache_fork_prepare();
 }
 void large_fork_parent(void) {
-    for (unsigned s = 0; s < SHARDS; s++) pthread_mutex_unlock(&shards[s].lock);
     cache_fork_parent();
+    for (unsigned s = 0; s < SHARDS; s++) pthread_mutex_unlock(&shards[s].lock);
     pthread_mutex_unlock(&large_mutex);
 }
 void large_fork_child(void) {

@@ -7,7 +7,8 @@
  * up to. Moved pages stay kernel mappings of their own, so a block records
  * its cuts and moves piece by piece (data_grow).
  * Invariants: cached mappings are in no table entry of large.c;
- * cache_bytes = sum of cached map_len <= cache_limit() when it was put;
+ * cache_bytes = sum of cached map_len; committed memory stays within the
+ * recent peak of memory in use when cache_bytes > 0 (cache_commit_grew);
  * a block's or cached mapping's data is one kernel mapping between each two
  * of its cuts (and its ends), so moving it piece by piece never spans two;
  * cuts_total = the cuts of all blocks and cached mappings, and of those
@@ -29,34 +30,55 @@
 static _Atomic(size_t) cuts_total;
 
 #define CACHE_SLOTS 64
-/* cache_mutex guards the cache and the recent peak; never held while taking
- * another lock. */
+/* cache_mutex guards the cache; never held while taking another lock (nor
+ * while committing memory), so any code may take it last. */
 static pthread_mutex_t cache_mutex = PTHREAD_MUTEX_INITIALIZER;
 static cached_t cache[CACHE_SLOTS];
-static size_t cache_count, cache_bytes;
+static size_t cache_count;
+static _Atomic size_t cache_bytes; /* written under cache_mutex; cache_commit_grew reads it without */
 
-/* The cache may hold the larger of twice the bytes of live large blocks and
- * their peak over the last opt_large_cache_ms (at least 1 MiB, at most
- * opt_large_cache_bytes), for opt_large_cache_ms: a program cycling big
- * buffers reuses resident pages instead of faulting in and clearing fresh
- * ones (bench/bigrealloc: clear_page was 37% of its CPU time with an eighth
- * of the live bytes). The recent peak keeps what a program just had live
- * when it frees most of it before allocating again (bigrealloc, with
- * gathering: 1.44 GB of fresh pages a run with twice the live bytes alone,
- * 0.41 GB with the peak). The cache never holds more than the program had
- * live a moment ago or twice what it has live now, and a program that stops
- * allocating gets it all back when it expires. Called with cache_mutex held. */
-static size_t recent_peak;
-static uint64_t recent_peak_ms;
-static size_t cache_limit(void) {
-    size_t live = large_live_bytes();
-    uint64_t now = os_clock_ms();
-    if (live >= recent_peak || now - recent_peak_ms >= opt_large_cache_ms) {
-        recent_peak = live;
-        recent_peak_ms = now;
+/* The cache gives way to memory in use. In use is what mapalloc has
+ * committed outside this cache: pages, metadata, live large blocks, and a
+ * block being freed. Its peak over the last opt_large_cache_ms bounds the
+ * whole footprint: committed memory (in use plus cached) stays at or below
+ * it, so caching never raises a program's peak RSS (up to the page rounding
+ * of the statistics). The cache is filled as a program frees, up to what it
+ * had in use a moment ago, and emptied (oldest first) as soon as memory in
+ * use grows into that room: by cache_put when a block comes in, by
+ * cache_commit_grew when anything else is committed.
+ * - bigrealloc cycles big buffers: they are reused resident instead of
+ *   faulting in and clearing fresh pages (clear_page was 37% of its CPU
+ *   time when the cache held an eighth of the live bytes).
+ * - sqlite frees a 9 MiB sort buffer, then grows its page cache: the buffer
+ *   goes back to the kernel as the page cache grows.
+ * - A program that frees most of its memory and allocates again finds it
+ *   cached; one that stops allocating gets it back when it expires.
+ * The limit before, the larger of twice the live large bytes and their
+ * recent peak, let the footprint reach three times the live bytes
+ * (bigrealloc: peak RSS 273 MiB, analysis.md). peak_in_use is read and
+ * written without a lock: a lost update only makes the bound approximate. */
+static _Atomic size_t peak_in_use;
+static _Atomic uint64_t peak_in_use_ms;
+
+/* Note in_use bytes in use now; returns the recent peak. */
+static size_t peak_note(size_t in_use, uint64_t now) {
+    size_t peak = atomic_load_explicit(&peak_in_use, memory_order_relaxed);
+    if (in_use >= peak || now - atomic_load_explicit(&peak_in_use_ms, memory_order_relaxed) >= opt_large_cache_ms) {
+        atomic_store_explicit(&peak_in_use, in_use, memory_order_relaxed);
+        atomic_store_explicit(&peak_in_use_ms, now, memory_order_relaxed);
+        return in_use;
     }
-    size_t limit = 2 * live > recent_peak ? 2 * live : recent_peak;
-    if (limit < ((size_t)1 << 20)) limit = (size_t)1 << 20;
+    return peak;
+}
+
+/* The most bytes the cache may hold once a mapping of adding bytes, counted
+ * in use until now, is in it; note: the mapping was just freed, so memory
+ * in use is at a peak. Called with cache_mutex held. */
+static size_t cache_limit(size_t adding, bool note) {
+    size_t in_use = atomic_load_explicit(&stat_committed, memory_order_relaxed) - cache_bytes;
+    size_t peak = note ? peak_note(in_use, os_clock_ms()) : atomic_load_explicit(&peak_in_use, memory_order_relaxed);
+    if (peak + adding <= in_use) return 0;
+    size_t limit = peak + adding - in_use;
     return limit < opt_large_cache_bytes ? limit : opt_large_cache_bytes;
 }
 
@@ -102,7 +124,7 @@ static void cache_append(const cached_t *c) {
 /* Keep a freed mapping for reuse if the cache has room for it (evicting the
  * oldest ones into out as needed). Called with cache_mutex held. */
 static bool cache_put(const large_t *e, victims_t *out) {
-    size_t limit = cache_limit();
+    size_t limit = cache_limit(e->map_len, true);
     if (e->map_len > limit || opt_large_cache_ms == 0 || e->hugetlb) return false;
     while (cache_count && (cache_count == CACHE_SLOTS || cache_bytes + e->map_len > limit)) {
         size_t oldest = 0;
@@ -128,10 +150,60 @@ void cache_or_unmap(const large_t *e) {
 /* Put a mapping back into the cache (no eviction), or unmap it. */
 static void cache_put_back(const cached_t *c) {
     pthread_mutex_lock(&cache_mutex);
-    bool kept = cache_count < CACHE_SLOTS && cache_bytes + c->map_len <= cache_limit();
+    bool kept = cache_count < CACHE_SLOTS && cache_bytes + c->map_len <= cache_limit(c->map_len, false);
     if (kept) cache_append(c);
     pthread_mutex_unlock(&cache_mutex);
     if (!kept) unmap_kept(c);
+}
+
+/* Give the last cut bytes of c's data (a page multiple below data_len)
+ * back to the kernel; a new guard page closes what is left. False: the
+ * kernel refused the guard (out of mappings), c is unchanged. */
+static bool cached_shrink(cached_t *c, size_t cut) {
+    size_t keep = c->data_len - cut;
+    if (!os_protect((uint8_t *)c->map + keep, guard_len(), OS_PROT_NONE, OS_REASON_GUARD)) return false;
+    os_unmap((uint8_t *)c->map + keep + guard_len(), cut, OS_REASON_LARGE); /* the old guard included */
+    cuts_truncate(&c->cuts, keep);
+    stat_commit(-(ptrdiff_t)cut);
+    atomic_fetch_sub(&stat_reserved, cut);
+    c->data_len = keep;
+    c->map_len = keep + guard_len();
+    return true;
+}
+
+/* Committed memory grew to committed (stat_commit, any thread, any lock but
+ * cache_mutex held): note the memory in use, and while in use plus cached
+ * passes its recent peak, take the oldest cached mapping out, shrink it by
+ * the excess (whole, if that is most of it) and put the rest back, the
+ * system calls made without cache_mutex. A shrink is rounded up to
+ * SHRINK_STEP: a program growing its small pages into the room of a cached
+ * mapping costs two system calls per 256 KiB it grows, not per slice. */
+#define SHRINK_STEP ((size_t)256 << 10)
+void cache_commit_grew(size_t committed) {
+    size_t cached = atomic_load_explicit(&cache_bytes, memory_order_relaxed);
+    if (committed < cached) return; /* a racing update: the next commit looks again */
+    size_t peak = peak_note(committed - cached, os_clock_ms());
+    while (cached && committed > peak) {
+        cached_t c;
+        bool got = false;
+        pthread_mutex_lock(&cache_mutex);
+        if (cache_count) {
+            size_t oldest = 0;
+            for (size_t i = 1; i < cache_count; i++)
+                if (cache[i].since_ms < cache[oldest].since_ms) oldest = i;
+            c = cache[oldest];
+            cache_bytes -= c.map_len;
+            cache[oldest] = cache[--cache_count];
+            got = true;
+        }
+        pthread_mutex_unlock(&cache_mutex);
+        if (!got) return;
+        size_t cut = (committed - peak + SHRINK_STEP - 1) & ~(SHRINK_STEP - 1);
+        if (cut + SHRINK_STEP <= c.data_len && cached_shrink(&c, cut)) cache_put_back(&c);
+        else unmap_kept(&c);
+        committed = atomic_load_explicit(&stat_committed, memory_order_relaxed);
+        cached = atomic_load_explicit(&cache_bytes, memory_order_relaxed);
+    }
 }
 
 /* Reuse saves the page faults of fresh memory. */

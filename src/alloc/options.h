@@ -39,7 +39,7 @@ enum option_when {
     X(PURGE_DELAY_MS, purge_delay_ms, OPTION_MS, 100, 0, 3600000, OPTION_ANY_TIME,                        \
       "free pages stay resident this long before madvise(MADV_DONTNEED); 0 = at once")                  \
     X(LARGE_CACHE, large_cache, OPTION_SIZE, INT64_C(256) << 20, 0, INT64_C(1) << 40, OPTION_ANY_TIME,     \
-      "bytes of freed large mappings kept for reuse (also at most twice the live large bytes or their peak in the last large_cache_ms, min 1 MiB); 0 = none") \
+      "bytes of freed large mappings kept for reuse (also at most the room below the peak of memory in use in the last large_cache_ms: caching never raises the footprint); 0 = none") \
     X(LARGE_CACHE_MS, large_cache_ms, OPTION_MS, 1000, 0, 3600000, OPTION_ANY_TIME,                       \
       "how long a cached large mapping is kept; 0 = no cache")                                          \
     X(SECURE, secure, OPTION_BOOL, MAPALLOC_SECURE_DEFAULT, 0, 1, OPTION_AT_INIT,                                               \

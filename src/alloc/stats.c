@@ -38,6 +38,7 @@ void stat_commit(ptrdiff_t delta) {
     size_t now = atomic_fetch_add(&stat_committed, (size_t)delta) + (size_t)delta;
     size_t peak = atomic_load_explicit(&stat_peak_committed, memory_order_relaxed);
     while (now > peak && !atomic_compare_exchange_weak(&stat_peak_committed, &peak, now)) {}
+    if (delta > 0) cache_commit_grew(now);
     size_t limit = LOAD_RELAXED(opt_memory_limit);
     if (unlikely(limit != 0 && now > limit && delta > 0)) memory_limit_crossed(now);
 }
