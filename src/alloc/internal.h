@@ -43,7 +43,9 @@ extern uint32_t opt_large_cache_ms INTERNAL;
 static inline uint16_t region_tag_of(uintptr_t p) {
     size_t i1 = p >> MAP_L1_SHIFT;
     if (unlikely(i1 >= MAP_L1_COUNT)) return TAG_NONE;
-    uint16_t *leaf = atomic_load_explicit(&region_map_l1[i1], memory_order_relaxed);
+    /* Acquire (a plain load on x86): pairs with the CAS that published the
+     * leaf, so its contents are seen as mapped (ThreadSanitizer saw a race). */
+    uint16_t *leaf = atomic_load_explicit(&region_map_l1[i1], memory_order_acquire);
     if (unlikely(leaf == NULL)) return TAG_NONE;
     return __atomic_load_n(&leaf[(p >> REGION_SHIFT) & (MAP_L2_COUNT - 1)], __ATOMIC_RELAXED);
 }

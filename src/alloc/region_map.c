@@ -2,8 +2,9 @@
  * owns the small-object region containing it (TAG_NONE for everything else).
  * Leaves are mapped on demand (16 KiB each, covering 32 GiB of address space)
  * and never freed. Writers are the region's owner (create/release); readers
- * are any thread freeing a pointer (lock-free, relaxed: a block's hand-off
- * between threads orders the tag write before the read).
+ * are any thread freeing a pointer (lock-free: the leaf pointer is read with
+ * acquire, pairing with the CAS that published it; the tag relaxed, as a
+ * block's hand-off between threads orders the tag write before the read).
  * May call: os.h.
  */
 #include "internal.h"
