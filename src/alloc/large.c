@@ -127,8 +127,6 @@ static bool live_insert(const large_t *e) {
     return ok;
 }
 
-size_t large_live_bytes(void) { return atomic_load_explicit(&live_bytes, memory_order_relaxed); }
-
 /* Visit every live block, shard by shard under its lock, until visit returns
  * true (then true). */
 static bool table_scan(bool (*visit)(const large_t *e, void *arg), void *arg) {

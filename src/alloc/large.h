@@ -46,9 +46,6 @@ typedef struct cached_s {
 /* Every large mapping is its data and this one guard page. */
 static inline size_t guard_len(void) { return OS_PAGE; }
 
-/* large.c: bytes of live large mappings (the cache's limit follows them). */
-size_t large_live_bytes(void) INTERNAL;
-
 /* ---- large_cache.c ---- */
 /* Unmap a freed mapping (cached or fenced), with its statistics. */
 void unmap_kept(const cached_t *c) INTERNAL;

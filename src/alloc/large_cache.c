@@ -13,7 +13,7 @@
  * of its cuts (and its ends), so moving it piece by piece never spans two;
  * cuts_total = the cuts of all blocks and cached mappings, and of those
  * being moved.
- * May call: os.h, stats, large.c's large_live_bytes.
+ * May call: os.h, stats.
  */
 #include "large.h"
 #include "options.h"
@@ -97,11 +97,24 @@ typedef struct victims_s {
     size_t n;
 } victims_t;
 
-static void cache_evict(size_t i, victims_t *out) {
-    out->v[out->n++] = cache[i];
-    cache_bytes -= cache[i].map_len;
+/* Take entry i out of the cache (the last entry fills its slot). Called
+ * with cache_mutex held. */
+static cached_t cache_remove(size_t i) {
+    cached_t c = cache[i];
+    cache_bytes -= c.map_len;
     cache[i] = cache[--cache_count];
+    return c;
 }
+
+/* The entry cached longest (cache_count > 0). Called with cache_mutex held. */
+static size_t cache_oldest(void) {
+    size_t oldest = 0;
+    for (size_t i = 1; i < cache_count; i++)
+        if (cache[i].since_ms < cache[oldest].since_ms) oldest = i;
+    return oldest;
+}
+
+static void cache_evict(size_t i, victims_t *out) { out->v[out->n++] = cache_remove(i); }
 
 static void victims_unmap(const victims_t *out) {
     for (size_t i = 0; i < out->n; i++) unmap_kept(&out->v[i]);
@@ -126,12 +139,8 @@ static void cache_append(const cached_t *c) {
 static bool cache_put(const large_t *e, victims_t *out) {
     size_t limit = cache_limit(e->map_len, true);
     if (e->map_len > limit || opt_large_cache_ms == 0 || e->hugetlb) return false;
-    while (cache_count && (cache_count == CACHE_SLOTS || cache_bytes + e->map_len > limit)) {
-        size_t oldest = 0;
-        for (size_t i = 1; i < cache_count; i++)
-            if (cache[i].since_ms < cache[oldest].since_ms) oldest = i;
-        cache_evict(oldest, out);
-    }
+    while (cache_count && (cache_count == CACHE_SLOTS || cache_bytes + e->map_len > limit))
+        cache_evict(cache_oldest(), out);
     if (cache_bytes + e->map_len > limit) return false;
     cache_append(&(cached_t){e->map, e->map_len, e->data_len, os_clock_ms(), e->cuts});
     return true;
@@ -188,12 +197,7 @@ void cache_commit_grew(size_t committed) {
         bool got = false;
         pthread_mutex_lock(&cache_mutex);
         if (cache_count) {
-            size_t oldest = 0;
-            for (size_t i = 1; i < cache_count; i++)
-                if (cache[i].since_ms < cache[oldest].since_ms) oldest = i;
-            c = cache[oldest];
-            cache_bytes -= c.map_len;
-            cache[oldest] = cache[--cache_count];
+            c = cache_remove(cache_oldest());
             got = true;
         }
         pthread_mutex_unlock(&cache_mutex);
@@ -218,12 +222,11 @@ bool cache_take(size_t data_len, size_t align, bool expire, large_t *out) {
         if (d >= data_len && (fit < 0 || d < cache[fit].data_len)) fit = (int)i;
     }
     if (fit >= 0) {
-        out->map = out->ptr = cache[fit].map;
-        out->map_len = cache[fit].map_len;
-        out->data_len = cache[fit].data_len;
-        out->cuts = cache[fit].cuts;
-        cache_bytes -= out->map_len;
-        cache[fit] = cache[--cache_count];
+        cached_t c = cache_remove((size_t)fit);
+        out->map = out->ptr = c.map;
+        out->map_len = c.map_len;
+        out->data_len = c.data_len;
+        out->cuts = c.cuts;
     }
     pthread_mutex_unlock(&cache_mutex);
     victims_unmap(&old);
@@ -299,9 +302,7 @@ size_t cache_gather(uint8_t *dst, size_t len, cuts_t *cuts, size_t base) {
         if (best < 0) break;
         room -= cache[best].cuts.n + 1u;
         sum += cache[best].data_len;
-        took[n++] = cache[best];
-        cache_bytes -= cache[best].map_len;
-        cache[best] = cache[--cache_count];
+        took[n++] = cache_remove((size_t)best);
     }
     pthread_mutex_unlock(&cache_mutex);
     size_t filled = 0;

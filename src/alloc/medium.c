@@ -167,9 +167,10 @@ static bool pending_contains(const page_t *pg, const block_t *b) {
 
 static void release_page(heap_t *h, page_t *pg);
 
-/* A page that empties stays while it is the one last allocated from: a loop that allocates and frees one block must not map
- * and unmap a page each time (807 ns a pair for a page that was neither,
- * 3.9 us with purge delay 0: a madvise each). */
+/* A page that empties stays while it is the one last allocated from: a
+ * loop that allocates and frees one block must not map and unmap a page
+ * each time (807 ns a pair for a page that was neither, 3.9 us with purge
+ * delay 0: a madvise each). */
 static bool kept_when_empty(const heap_t *h, const page_t *pg) {
     return pg == h->medium_recent;
 }
